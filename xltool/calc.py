@@ -1,0 +1,79 @@
+"""What the workbook's formulas compute, computed in Python.
+
+A spreadsheet application computes the totals and live checks as the clerk types; we compute
+the same values to write correct saved values (generate, fill) and to recompute totals from
+the inputs when reading a return (a saved value is only a cross-check).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Mapping
+
+from .layout import ALL_PASS, FAIL, PASS, PENDING, Item, Layout
+from .spec import Spec
+
+Number = int | Decimal
+
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, (int, Decimal, float)) and not isinstance(v, bool)
+
+
+def totals(spec: Spec, cells: Mapping[str, Any]) -> dict[str, Number]:
+    """Every total from the inputs, as SUM() would: blanks and text count as nothing."""
+    out: dict[str, Number] = {}
+
+    def value(key: str) -> Number:
+        c = spec.cells[key]
+        if c.is_total:
+            if key not in out:
+                out[key] = sum((value(k) for k in c.total_of), 0)
+            return out[key]
+        v = cells.get(key)
+        return v if is_number(v) else 0
+
+    for key in spec.total_keys:
+        value(key)
+    return out
+
+
+def formula_values(layout: Layout, cells: Mapping[str, Any]) -> dict[Item, Any]:
+    """The value of every formula cell of the layout, given the input cells' contents
+    (numbers, text, or None for blank)."""
+    spec = layout.spec
+    full = dict(cells)
+    full.update(totals(spec, cells))
+    numeric_inputs = [k for k in spec.input_keys if spec.cells[k].numeric]
+    blank = sum(1 for k in numeric_inputs if full.get(k) in (None, ""))
+    text = sum(1 for k in numeric_inputs if full.get(k) not in (None, "") and not is_number(full.get(k)))
+    out: dict[Item, Any] = {}
+    statuses = []
+    for item in layout.formulas:
+        check = item.check
+        if item.key:
+            out[item] = full[item.key]
+        elif check == "blank":
+            out[item] = blank
+        elif check == "text":
+            out[item] = text
+        elif check is not None and check != "overall":
+            terms = check.left + check.right
+            if not all(is_number(full.get(t.key)) for t in terms):
+                status = PENDING
+            else:
+                lhs = sum((full[t.key] for t in check.left), 0)
+                rhs = sum((full[t.key] for t in check.right), 0)
+                status = PASS if lhs == rhs else FAIL
+            statuses.append(status)
+            out[item] = status
+    fails = statuses.count(FAIL)
+    for item in layout.formulas:
+        if item.check == "overall":
+            if blank + text:
+                out[item] = f"未完成：尚有{blank + text}项未填写或不是数字"
+            elif fails:
+                out[item] = f"有{fails}项校验不通过，请核对"
+            else:
+                out[item] = ALL_PASS
+    return out

@@ -1,0 +1,181 @@
+"""The command line: a thin layer over the library. Each command parses its options, calls the
+library, and turns the library's typed errors into a Chinese message and an exit status."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .container import ContainerError
+from .fill import FillError
+from .returns import FormError, read_return
+from .roster import RosterError, load_roster
+from .util import UsageError, atomic_write, check_writable_dir, read_secret
+
+
+def fail(message: str, status: int) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(status)
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Typed errors become a message and an exit status; never a traceback on bad input."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (UsageError, RosterError) as e:
+            fail(str(e), 2)
+        except (ContainerError, FormError, FillError) as e:
+            fail(e.message, 1)
+        except KeyboardInterrupt:
+            fail("已中断。", 130)
+
+    return wrapper
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def key_option(fn: Callable) -> Callable:
+    return click.option("--key-file", type=click.Path(dir_okay=False),
+                        help="签名密钥文件（也可用环境变量 XLTOOL_KEY）。")(fn)
+
+
+def json_option(fn: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="以 JSON 输出到标准输出。")(fn)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="xltool")
+def cli() -> None:
+    """xltool：政府信息公开工作年度报告的填报、收集、审核、汇总与成文。
+
+    \b
+    一轮工作：generate 生成填报表 → send 发送 → collect 收集 → verify 审核
+    → status 进度 → merge 汇总 → report 生成年度报告。先试试：xltool demo
+    """
+
+
+@cli.command()
+@click.option("--year", type=int, required=True, help="统计年度，如 2021（2022 年 1 月发布的报告）。")
+@click.option("--agency-code", help="单个单位的代码。")
+@click.option("--agency-name", help="单个单位的名称。")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False), help="单位名单（.csv 或 .xlsx），每行生成一个工作簿。")
+@click.option("--previous", type=click.Path(exists=True), help="上年的报表（文件、文件夹、汇总表或 read --json 输出），用于预填“上年结转”。")
+@click.option("-o", "--output", required=True, type=click.Path(), help="输出文件（单个单位）或文件夹（名单）。")
+@key_option
+@handle_errors
+def generate(year: int, agency_code: str | None, agency_name: str | None, roster: str | None,
+             previous: str | None, output: str, key_file: str | None) -> None:
+    """生成加锁的填报工作簿：单个单位，或名单中每个单位一个。
+
+    \b
+    例：xltool generate --year 2021 --agency-code 001 --agency-name 某某局 -o 某某局.xlsx
+        xltool generate --year 2021 --roster roster.csv -o dist/
+    """
+    from .generate import carry_over, generate_roster, spec_or_error, workbook_bytes
+    from .previous import load_previous
+    from .roster import CODE
+
+    spec_or_error(year)
+    key = read_secret(key_file, "XLTOOL_KEY")
+    prev = load_previous(previous) if previous else None
+    out = Path(output)
+    if roster:
+        if agency_code or agency_name:
+            raise UsageError("--roster 与 --agency-code/--agency-name 只能选一种。")
+        agencies = load_roster(roster)
+        check_writable_dir(out)
+        files = generate_roster(agencies, year, out, key, prev)
+        click.echo(f"已生成 {len(files)} 个工作簿，保存在 {out}")
+        return
+    if not (agency_code and agency_name):
+        raise UsageError("请给出 --agency-code 和 --agency-name，或用 --roster 给出单位名单。")
+    agency_code, agency_name = agency_code.strip(), agency_name.strip()
+    if not CODE.match(agency_code):
+        raise UsageError(f"单位代码“{agency_code}”只能由字母、数字、下划线和连字符组成。")
+    check_writable_dir(out.parent if str(out.parent) else Path("."))
+    prefill = carry_over(spec_or_error(year), (prev or {}).get(agency_code, {})) if prev else None
+    atomic_write(out, workbook_bytes(year, agency_code, agency_name, key, prefill))
+    click.echo(f"已生成 {out}")
+
+
+@cli.command()
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False))
+@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False), help="JSON：{指标键: 值}，或 read --json 的输出。")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="输出的工作簿。")
+@handle_errors
+def fill(workbook: str, data: str, output: str) -> None:
+    """把 JSON 中的数值按指标键写入工作簿的填报单元格。
+
+    \b
+    例：xltool fill 某某局.xlsx --data values.json -o 某某局-已填.xlsx
+    """
+    from decimal import Decimal
+
+    from .fill import fill_bytes
+
+    try:
+        payload = json.loads(Path(data).read_text(encoding="utf-8-sig"), parse_float=Decimal)
+    except (OSError, ValueError) as e:
+        raise UsageError(f"数据文件 {data} 不是有效的 JSON：{e}") from None
+    values = _values_from_payload(payload)
+    if Path(output).resolve() == Path(workbook).resolve():
+        raise UsageError("输出文件不能与输入文件相同（xltool 从不修改输入文件）。")
+    atomic_write(output, fill_bytes(Path(workbook).read_bytes(), values))
+    click.echo(f"已写入 {len(values)} 项，保存为 {output}")
+
+
+def _values_from_payload(payload: Any) -> dict[str, Any]:
+    """Accept a flat {key: value} or the shape `read --json` prints."""
+    if not isinstance(payload, dict):
+        raise UsageError("数据文件应为 JSON 对象：{指标键: 值}。")
+    if "values" in payload and isinstance(payload["values"], dict):
+        values = dict(payload["values"])
+        for section in ("narrative", "contact"):
+            values.update({f"{section}.{k}": v for k, v in (payload.get(section) or {}).items()})
+        values.update(payload.get("raw") or {})
+        return values
+    return payload
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@json_option
+@handle_errors
+def read(file: str, as_json: bool) -> None:
+    """显示一份报表的数据：单位、全部数值、正文。
+
+    \b
+    例：xltool read returns/001_某某局.xlsx --json
+    """
+    ret = read_return(file)
+    data = ret.to_json()
+    if as_json:
+        print_json(data)
+        return
+    spec = ret.spec
+    click.echo(f"{data['agency']['name']}（{data['agency']['code']}）{data['year']}年度")
+    for key in spec.numeric_keys:
+        value = data["values"][key]
+        shown = "（空）" if value is None else value
+        raw = f"  原文：{data['raw'][key]}" if key in data["raw"] else ""
+        click.echo(f"  {spec.cells[key].label}  [{key}]  {shown}{raw}")
+    for name, text in data["narrative"].items():
+        click.echo(f"  正文 {name}：{(text or '（空）')[:60]}")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Writes values into a workbook's input cells, by canonical key, the way a clerk types them.
+
+It edits the sheet XML in place (styles, validation and protection stay as they are), then
+writes the saved values of every total and live check, so the file reads right even in a tool
+that does not calculate.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from decimal import Decimal
+from typing import Any, Mapping
+
+from lxml import etree
+
+from . import calc
+from .container import open_container, parse_xml
+from .layout import layout_for
+from .returns import from_book
+from .xlsx import NS, Book, book_from_container, parse_ref
+
+XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+
+class FillError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _number_text(v: Any) -> str:
+    if isinstance(v, bool):
+        raise TypeError
+    if isinstance(v, float):
+        v = Decimal(repr(v))
+    if isinstance(v, Decimal):
+        return format(v.normalize(), "f") if v != v.to_integral_value() else str(int(v))
+    return str(int(v))
+
+
+def _find_cell(sheet_root, row: int, col: int, create: bool = True):
+    from .layout import a1
+
+    data = sheet_root.find(NS + "sheetData")
+    ref = a1(row, col)
+    target_row = None
+    for r in data.iterfind(NS + "row"):
+        n = int(r.get("r", "0"))
+        if n == row + 1:
+            target_row = r
+            break
+        if n > row + 1:
+            if not create:
+                return None
+            target_row = etree.Element(NS + "row", r=str(row + 1))
+            r.addprevious(target_row)
+            break
+    if target_row is None:
+        if not create:
+            return None
+        target_row = etree.SubElement(data, NS + "row", r=str(row + 1))
+    for c in target_row.iterfind(NS + "c"):
+        cr, cc = parse_ref(c.get("r"))
+        if cc == col:
+            return c
+        if cc > col:
+            if not create:
+                return None
+            new = etree.Element(NS + "c", r=ref)
+            c.addprevious(new)
+            return new
+    return etree.SubElement(target_row, NS + "c", r=ref) if create else None
+
+
+def _set(cell, value: Any, formula_result: bool = False) -> None:
+    """Set a cell's content: a number, a text, or None for blank. Formulas are kept
+    only for formula results (their saved value is what changes)."""
+    for child in list(cell):
+        if child.tag == NS + "f" and formula_result:
+            continue
+        cell.remove(child)
+    cell.attrib.pop("t", None)
+    if value is None or value == "":
+        return
+    if isinstance(value, str):
+        if formula_result:
+            cell.set("t", "str")
+            etree.SubElement(cell, NS + "v").text = value
+        else:
+            cell.set("t", "inlineStr")
+            t = etree.SubElement(etree.SubElement(cell, NS + "is"), NS + "t")
+            t.text = value
+            t.set(XML_SPACE, "preserve")
+        return
+    etree.SubElement(cell, NS + "v").text = _number_text(value)
+
+
+def fill_bytes(data: bytes, values: Mapping[str, Any], *, strict_keys: bool = True) -> bytes:
+    """The workbook `data` with `values` (canonical key -> number, text or None) typed in."""
+    box = open_container(data)
+    book: Book = book_from_container(box)
+    ret = from_book(book)
+    spec = ret.spec
+    unknown = [k for k in values if k not in spec.cells]
+    if unknown and strict_keys:
+        raise FillError("未知的指标键：" + "、".join(unknown[:5]))
+    totals = [k for k in values if k in spec.cells and spec.cells[k].is_total]
+    contents: dict[str, Any] = {}
+    for key, e in ret.entries.items():
+        contents[key] = e.value if e.kind in ("number", "text-number") else (e.text or e.value)
+    contents.update({k: v for k, v in values.items() if k in spec.cells})
+
+    trees: dict[str, Any] = {}
+
+    def tree(sheet: str):
+        part = book.sheets[sheet].part
+        if part not in trees:
+            trees[part] = parse_xml(box.parts[part])
+        return trees[part]
+
+    for key, value in values.items():
+        if key not in spec.cells:
+            continue
+        where = book.names.get(key)
+        if where is None:
+            raise FillError(f"工作簿中找不到名称为 {key} 的单元格。")
+        _set(_find_cell(tree(where[0]), where[1], where[2]), value, formula_result=False)
+    layout = layout_for(spec)
+    for item, result in calc.formula_values(layout, contents).items():
+        if item.key in totals or item.sheet not in book.sheets:
+            continue  # a total typed over stays as typed
+        cell = _find_cell(tree(item.sheet), item.row, item.col, create=False)
+        if cell is not None and cell.find(NS + "f") is not None:
+            _set(cell, result, formula_result=True)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in box.names:
+            if name in trees:
+                payload = etree.tostring(trees[name], xml_declaration=True, encoding="UTF-8", standalone=True)
+            else:
+                payload = box.parts[name]
+            z.writestr(name, payload)
+    return out.getvalue()

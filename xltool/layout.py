@@ -1,0 +1,351 @@
+"""Where everything of the form sits in the workbook, derived from the spec.
+
+The workbook writer renders a `Layout`; the verifier compares a returned file with the same
+`Layout` (labels and formulas at their cells); `fill` uses its formula cells to keep the saved
+values right. Coordinates are 0-based (row, col) as in XlsxWriter.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from .spec import DataCell, Rule, Spec
+
+# Placeholders written into the shared template and replaced per agency.
+AGENCY_NAME = "{{xltool:agency_name}}"
+AGENCY_CODE = "{{xltool:agency_code}}"
+SIGNATURE = "{{xltool:signature}}"
+
+META_FIELDS = ("form", "form_version", "year", "agency_code", "agency_name", "signature")
+
+PASS, FAIL, PENDING = "通过", "不通过", "待填写"
+ALL_PASS = "全部校验通过"
+
+GRID_TOP = 3  # tables start below a title row, the agency row and a spacer
+
+
+def col_letter(col: int) -> str:
+    s = ""
+    col += 1
+    while col:
+        col, r = divmod(col - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def a1(row: int, col: int, absolute: bool = False) -> str:
+    d = "$" if absolute else ""
+    return f"{d}{col_letter(col)}{d}{row + 1}"
+
+
+def sheet_ref(sheet: str, ref: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'!" + ref
+
+
+@dataclass(frozen=True)
+class Item:
+    """One placed cell (or merged range) of the workbook."""
+
+    sheet: str
+    row: int
+    col: int
+    style: str
+    text: str | None = None
+    key: str | None = None
+    formula: str | None = None  # without the leading "="
+    rowspan: int = 1
+    colspan: int = 1
+    check: Rule | str | None = None  # what a check cell computes
+
+    @property
+    def ref(self) -> str:
+        return a1(self.row, self.col)
+
+
+@dataclass
+class SheetSetup:
+    name: str
+    widths: dict[int, float] = field(default_factory=dict)
+    heights: dict[int, float] = field(default_factory=dict)
+    landscape: bool = False
+    repeat_rows: tuple[int, int] | None = None
+    hidden: str | None = None  # "very" for the metadata sheet
+
+
+@dataclass
+class Layout:
+    spec: Spec
+    sheets: list[SheetSetup]
+    items: list[Item]
+
+    @functools.cached_property
+    def by_key(self) -> dict[str, Item]:
+        return {i.key: i for i in self.items if i.key}
+
+    @functools.cached_property
+    def labels(self) -> list[Item]:
+        """Locked texts of the form that a return must keep verbatim."""
+        return [i for i in self.items if i.text and i.style in LABEL_STYLES and "{{xltool:" not in i.text]
+
+    @functools.cached_property
+    def formulas(self) -> list[Item]:
+        return [i for i in self.items if i.formula]
+
+    @functools.cached_property
+    def meta(self) -> dict[str, Item]:
+        return {i.key[5:]: i for i in self.items if i.key and i.key.startswith("meta.")}
+
+    def input_items(self) -> list[Item]:
+        return [i for i in self.items if i.key and i.style.startswith("input")]
+
+
+LABEL_STYLES = {"title", "block", "corner", "header", "rowhead", "label", "field_label"}
+
+
+def _input_style(cell: DataCell) -> str:
+    if cell.type == "narrative":
+        return "input_narrative"
+    if cell.type == "text":
+        return "input_text"
+    return "input_amount" if cell.type == "amount" else "input_count"
+
+
+def _runs(cells: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """Group (row, col) cells into rectangles: runs along a row, then equal runs stacked."""
+    rows: dict[int, list[int]] = {}
+    for r, c in sorted(cells):
+        rows.setdefault(r, []).append(c)
+    spans: list[tuple[int, int, int]] = []  # (row, first col, last col)
+    for r, cols in rows.items():
+        start = prev = cols[0]
+        for c in cols[1:] + [None]:
+            if c is None or c != prev + 1:
+                spans.append((r, start, prev))
+                start = c
+            prev = c if c is not None else prev
+    rects: list[list[int]] = []
+    for r, c0, c1 in spans:
+        last = next((x for x in rects if x[2] == r - 1 and x[1] == c0 and x[3] == c1), None)
+        if last:
+            last[2] = r
+        else:
+            rects.append([r, c0, r, c1])
+    return [tuple(x) for x in rects]
+
+
+def ranges(items: list[Item], with_sheet: bool = True) -> list[str]:
+    """A1 ranges covering the items (all on their sheets), as few as possible."""
+    out = []
+    by_sheet: dict[str, list[tuple[int, int]]] = {}
+    for i in items:
+        by_sheet.setdefault(i.sheet, []).append((i.row, i.col))
+    for sheet, cells in by_sheet.items():
+        for r0, c0, r1, c1 in _runs(cells):
+            ref = a1(r0, c0) if (r0, c0) == (r1, c1) else f"{a1(r0, c0)}:{a1(r1, c1)}"
+            out.append(sheet_ref(sheet, ref) if with_sheet else ref)
+    return out
+
+
+class _Builder:
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self.items: list[Item] = []
+        self.sheets: list[SheetSetup] = []
+
+    def sheet(self, name: str, **kw) -> SheetSetup:
+        s = SheetSetup(name, **kw)
+        self.sheets.append(s)
+        return s
+
+    def put(self, *args, **kw) -> Item:
+        item = Item(*args, **kw)
+        self.items.append(item)
+        return item
+
+    # -- sheets ------------------------------------------------------------------------
+    def instructions(self) -> None:
+        s = self.sheet(self.spec.sheets["instructions"], widths={0: 100})
+        title = f"{AGENCY_NAME}{{year}}年{self.spec.title}（填报用表）"
+        self.put(s.name, 0, 0, "title", text=title)
+        for n, line in enumerate(self.spec.raw.get("instructions", ()), start=2):
+            self.put(s.name, n, 0, "note_bold" if n == 2 else "note", text=line)
+            s.heights[n] = 36 if n > 2 else 20
+
+    def identity(self) -> None:
+        s = self.sheet(self.spec.sheets["identity"], widths={0: 18, 1: 60})
+        self.put(s.name, 0, 0, "title", text="基本信息", colspan=2)
+        rows = [("单位名称", AGENCY_NAME), ("单位代码", AGENCY_CODE), ("统计年度", "{year}"),
+                ("报告格式", f"{self.spec.basis}（{self.spec.version}年版）")]
+        for r, (label, value) in enumerate(rows, start=2):
+            self.put(s.name, r, 0, "field_label", text=label)
+            self.put(s.name, r, 1, "identity", text=value)
+        r = len(rows) + 3
+        self.put(s.name, r, 0, "label", text="联系方式（用于年度报告开头的联系地址、邮编、电话）", colspan=2)
+        for n, cell in enumerate(self.spec.fields_on("identity"), start=r + 1):
+            self.put(s.name, n, 0, "field_label", text=cell.label)
+            self.put(s.name, n, 1, _input_style(cell), key=cell.key)
+
+    def table(self, table) -> None:
+        widths: dict[int, float] = {}
+        data_cols = {g.col for g in table.grid if g.key}
+        for c in range(table.width):
+            widths[c] = 9 if c in data_cols else 0
+        for g in table.grid:  # row headers: as wide as their labels want, within reason
+            if g.role in ("rowhead", "corner") and g.colspan == 1:
+                widths[g.col] = max(widths[g.col], min(40, 2.1 * len(g.text) / max(1, g.rowspan) + 2, 6 + len(g.text)))
+        for c, w in widths.items():
+            widths[c] = w or 9
+        if table.id == "active":
+            widths = {0: 24, **{c: 16 for c in range(1, table.width)}}
+        s = self.sheet(table.sheet, widths=widths, landscape=table.width > 6)
+        top = GRID_TOP
+        if table.header_rows:
+            s.repeat_rows = (top, top + table.header_rows - 1)
+        self.put(s.name, 0, 0, "title", text=table.heading, colspan=table.width)
+        self.agency_row(s.name, 1, table.width)
+        at = {g.key: Item(s.name, top + g.row, g.col, "", rowspan=g.rowspan, colspan=g.colspan)
+              for g in table.data_cells()}
+        for g in table.grid:
+            if not g.key:
+                self.put(s.name, top + g.row, g.col, g.role, text=g.text, rowspan=g.rowspan, colspan=g.colspan)
+                continue
+            cell = self.spec.cells[g.key]
+            style, formula = _input_style(cell), None
+            if cell.is_total:
+                style, formula = "total", sum_formula([at[k] for k in cell.total_of], at[g.key])
+            self.put(s.name, top + g.row, g.col, style, key=g.key, formula=formula,
+                     rowspan=g.rowspan, colspan=g.colspan)
+        for g in table.grid:
+            if g.role == "header" and table.id == "review":
+                s.heights[top + g.row] = 48 if g.row == table.header_rows - 1 else 20
+
+    def agency_row(self, sheet: str, row: int, width: int) -> None:
+        self.put(sheet, row, 0, "agency", text="填报单位：" + AGENCY_NAME, colspan=max(1, width - 1))
+        self.put(sheet, row, max(1, width - 1), "agency_right", text="{year}年度")
+
+    def narrative(self) -> None:
+        s = self.sheet(self.spec.sheets["narrative"], widths={0: 30, 1: 20, 2: 20, 3: 20})
+        self.put(s.name, 0, 0, "title", text="年度报告正文及信息处理费", colspan=4)
+        self.agency_row(s.name, 1, 4)
+        r = 3
+        for cell in self.spec.fields_on("narrative"):
+            if cell.type == "narrative":
+                self.put(s.name, r, 0, "field_label", text=cell.label, colspan=4)
+                self.put(s.name, r + 1, 0, "hint", text="（" + cell.hint + "）", colspan=4)
+                self.put(s.name, r + 2, 0, "input_narrative", key=cell.key, colspan=4)
+                s.heights[r + 2] = 220
+                r += 4
+        self.put(s.name, r, 0, "field_label", text="信息处理费（《政府信息公开信息处理费管理办法》）", colspan=4)
+        r += 1
+        for cell in self.spec.fields_on("narrative"):
+            if cell.numeric:
+                self.put(s.name, r, 0, "field_label", text=cell.label)
+                self.put(s.name, r, 1, _input_style(cell), key=cell.key)
+                r += 1
+        r += 2
+        self.put(s.name, r, 0, "label", text="填报人（签字）：", )
+        self.put(s.name, r, 2, "label", text="审核人（签字）：")
+        self.put(s.name, r + 2, 0, "label", text="单位负责人（签字）：")
+        self.put(s.name, r + 2, 2, "label", text="单位盖章：")
+        self.put(s.name, r + 4, 2, "label", text="年　　月　　日")
+        for rr in (r, r + 2, r + 4):
+            s.heights[rr] = 36
+
+    def checks(self) -> None:
+        s = self.sheet(self.spec.sheets["checks"], widths={0: 6, 1: 40, 2: 60, 3: 12})
+        self.put(s.name, 0, 0, "title", text="校验结果（随填随算，全部通过后再报送）", colspan=4)
+        numeric_inputs = [i for i in self.items if i.key and i.style in ("input_count", "input_amount")]
+        refs = ",".join(ranges(numeric_inputs))
+        blank = "+".join(f"COUNTBLANK({r})" for r in ranges(numeric_inputs))
+        self.put(s.name, 2, 0, "label", text="未填写的数字项", colspan=3)
+        blank_item = self.put(s.name, 2, 3, "count_cell", formula=blank, check="blank")
+        self.put(s.name, 3, 0, "label", text="不是数字的项", colspan=3)
+        text_item = self.put(s.name, 3, 3, "count_cell", formula=f"COUNTA({refs})-COUNT({refs})", check="text")
+        first = 6
+        self.put(s.name, 5, 0, "header", text="序号")
+        self.put(s.name, 5, 1, "header", text="校验项目")
+        self.put(s.name, 5, 2, "header", text="校验规则")
+        self.put(s.name, 5, 3, "header", text="结果")
+        live = [r for r in self.spec.rules if not r.uses_previous]
+        placed = self.by_key()
+        for n, rule in enumerate(live):
+            row = first + n
+            at = self.spec.cells[rule.at]
+            self.put(s.name, row, 0, "check_text", text=str(n + 1))
+            self.put(s.name, row, 1, "check_text", text=f"{rule.name}：{at.col_label if rule.code != 'rule-row-total' else at.row_label}")
+            self.put(s.name, row, 2, "check_text", text=rule.says)
+            self.put(s.name, row, 3, "status", formula=rule_formula(rule, placed), check=rule)
+        last = first + len(live) - 1
+        status = f"{a1(first, 3)}:{a1(last, 3)}"
+        b, t = blank_item.ref, text_item.ref
+        fails = f'COUNTIF({status},"{FAIL}")'
+        overall = (f'IF({b}+{t}>0,"未完成：尚有"&({b}+{t})&"项未填写或不是数字",'
+                   f'IF({fails}>0,"有"&{fails}&"项校验不通过，请核对","{ALL_PASS}"))')
+        self.put(s.name, 1, 0, "overall", formula=overall, colspan=4, check="overall")
+        s.heights[1] = 30
+
+    def meta(self) -> None:
+        s = self.sheet(self.spec.sheets["meta"], widths={0: 16, 1: 40}, hidden="very")
+        values = {"form": self.spec.form, "form_version": self.spec.version, "year": "{year}",
+                  "agency_code": AGENCY_CODE, "agency_name": AGENCY_NAME, "signature": SIGNATURE}
+        for r, name in enumerate(META_FIELDS):
+            self.put(s.name, r, 0, "meta", text=name)
+            self.put(s.name, r, 1, "meta", text=values[name], key="meta." + name)
+
+    def by_key(self) -> dict[str, Item]:
+        return {i.key: i for i in self.items if i.key}
+
+
+def _sum_expr(items: list[Item], home: str | None) -> str:
+    parts = [r for r in ranges(items, with_sheet=True)]
+    if home:
+        prefix = sheet_ref(home, "")
+        parts = [p[len(prefix):] if p.startswith(prefix) else p for p in parts]
+    return "SUM(" + ",".join(parts) + ")"
+
+
+def sum_formula(parts: list[Item], at: Item) -> str:
+    return _sum_expr(parts, at.sheet)
+
+
+def rule_formula(rule: Rule, placed: dict[str, Item]) -> str:
+    left = [placed[t.key] for t in rule.left]
+    right = [placed[t.key] for t in rule.right]
+    n = len(left) + len(right)
+    refs = ",".join(ranges(left + right))
+    return (f'IF(COUNT({refs})<{n},"{PENDING}",'
+            f'IF({_sum_expr(left, None)}={_sum_expr(right, None)},"{PASS}","{FAIL}"))')
+
+
+def _display_width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _fit_heights(setup: SheetSetup, items: list[Item]) -> None:
+    """Row heights that show wrapped labels whole: spreadsheet files carry no auto-fit."""
+    for i in items:
+        if i.sheet != setup.name or not i.text or i.style == "title":
+            continue
+        width = sum(setup.widths.get(c, 9) for c in range(i.col, i.col + i.colspan))
+        lines = -(-_display_width(i.text) // max(1, int(width * 0.95)))
+        per_row = 15.5 * lines / i.rowspan
+        for r in range(i.row, i.row + i.rowspan):
+            setup.heights[r] = max(setup.heights.get(r, 15.5), per_row)
+
+
+@functools.lru_cache(maxsize=None)
+def layout_for(spec: Spec) -> Layout:
+    b = _Builder(spec)
+    b.instructions()
+    checks_at = len(b.sheets)
+    b.identity()
+    for t in spec.tables:
+        b.table(t)
+    b.narrative()
+    b.checks()  # needs every input placed; shown second in the workbook
+    b.sheets.insert(checks_at, b.sheets.pop())
+    b.meta()
+    for setup in b.sheets:
+        _fit_heights(setup, b.items)
+    return Layout(spec, b.sheets, b.items)

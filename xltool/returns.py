@@ -1,0 +1,256 @@
+"""A return as data: identity, every canonical key's value, the narrative and the contacts.
+
+Cells are found by their defined names (the workbook contract), falling back to the form's
+layout when a name is gone. Totals are recomputed from the inputs; what the file says for a
+total (its saved value, or a number typed over the formula) is kept for the checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from . import calc
+from .container import ContainerError
+from .layout import a1, layout_for
+from .spec import Spec, get_spec
+from .xlsx import Book, Cell, load_book
+
+META_SHEET = "_xltool"
+
+
+class FormError(Exception):
+    """A readable workbook that is not a return of a form we know."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.code = "form-unknown"
+        self.message = message
+
+
+@dataclass
+class Entry:
+    """What the file holds for one canonical key."""
+
+    key: str
+    sheet: str | None
+    ref: str | None
+    kind: str  # blank | number | text-number | text | missing | other
+    value: Any = None  # int | Decimal | str (text fields) | None
+    text: str | None = None  # the cell's text, when it is text
+    formula: str | None = None
+    saved: Decimal | None = None  # a formula's saved value
+    locked: bool = True
+
+
+@dataclass
+class Return:
+    spec: Spec
+    file: str
+    sha256: str
+    book: Book
+    meta: dict[str, str]
+    year: int
+    entries: dict[str, Entry]
+    values: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def agency_code(self) -> str:
+        return self.meta.get("agency_code", "")
+
+    @property
+    def agency_name(self) -> str:
+        return self.meta.get("agency_name", "")
+
+    @property
+    def saved_at(self) -> str | None:
+        return self.book.modified
+
+    def field(self, key: str) -> str:
+        v = self.values.get(key)
+        return v if isinstance(v, str) else ""
+
+    def to_json(self) -> dict[str, Any]:
+        spec = self.spec
+        return {
+            "form": spec.form, "form_version": spec.version, "year": self.year,
+            "agency": {"code": self.agency_code, "name": self.agency_name},
+            "contact": {k.split(".", 1)[1]: self.field(k) for k in spec.text_keys if k.startswith("contact.")},
+            "values": {k: json_number(self.values.get(k)) for k in spec.numeric_keys},
+            "raw": dict(self.raw),
+            "narrative": {k.split(".", 1)[1]: self.field(k) for k in spec.text_keys if k.startswith("narrative.")},
+            "source": {"file": self.file, "sha256": self.sha256, "saved_at": self.saved_at},
+        }
+
+
+def json_number(v: Any) -> int | float | None:
+    if v is None:
+        return None
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
+    return v
+
+
+def parse_number(text: str) -> Decimal | None:
+    """A number typed as text: full-width digits and signs, spaces and thousands separators."""
+    s = unicodedata.normalize("NFKC", text).strip().replace(",", "").replace(" ", "")
+    if not s or s.lower() in ("nan", "inf", "-inf", "infinity", "+inf"):
+        return None
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
+
+def normalise(d: Decimal, numeric_type: str) -> int | Decimal:
+    if d == d.to_integral_value():
+        return int(d)
+    return d
+
+
+def _entry(spec: Spec, book: Book, key: str, where: tuple[str, int, int] | None) -> Entry:
+    cell_spec = spec.cells[key]
+    if where is None or where[0] not in book.sheets:
+        return Entry(key, None, None, "missing")
+    sheet, row, col = where
+    cell: Cell | None = book.sheets[sheet].get(row, col)
+    e = Entry(key, sheet, a1(row, col), "blank", locked=book.is_locked(cell))
+    if cell is None:
+        return e
+    e.formula = cell.formula
+    raw = cell.value
+    if not cell_spec.numeric:
+        e.kind, e.value = ("text", raw) if raw not in (None, "") else ("blank", None)
+        if cell.type == "n" and raw is not None:
+            e.value = _plain_number(raw)
+        return e
+    if cell.type == "n" and raw not in (None, ""):
+        num = parse_number(raw)
+        if cell.formula is not None:
+            e.saved = num
+            e.kind = "number"
+            e.value = normalise(num, cell_spec.type) if num is not None else None
+        elif num is not None:
+            e.kind, e.value = "number", normalise(num, cell_spec.type)
+        else:
+            e.kind, e.text = "text", raw
+    elif cell.type == "s" and raw not in (None, ""):
+        e.text = raw
+        if cell.formula is not None:  # a formula that gives text: treat as a broken total
+            e.kind = "text"
+            return e
+        num = parse_number(raw)
+        if num is None:
+            e.kind = "text" if raw.strip() else "blank"
+        else:
+            e.kind, e.value = "text-number", normalise(num, cell_spec.type)
+    elif cell.type in ("b", "e"):
+        e.kind, e.text = "other", raw
+    return e
+
+
+def _plain_number(raw: str) -> str:
+    """A number in a text field (a postcode typed as a number): its plain digits."""
+    num = parse_number(raw)
+    if num is None:
+        return raw
+    return str(normalise(num, "count"))
+
+
+def read_meta(book: Book) -> dict[str, str]:
+    sheet = book.sheets.get(META_SHEET)
+    if sheet is None:
+        return {}
+    out = {}
+    for (row, col), cell in sheet.cells.items():
+        if col == 0 and cell.value:
+            value = sheet.get(row, 1)
+            v = value.value if value is not None and value.value is not None else ""
+            out[cell.value] = _plain_number(v) if value is not None and value.type == "n" else v
+    return out
+
+
+def spec_of(book: Book) -> tuple[Spec, dict[str, str], int]:
+    """The form spec a workbook claims, or FormError saying why it is not one of ours."""
+    meta = read_meta(book)
+    if not meta:
+        raise FormError("这不是 xltool 生成的政府信息公开工作年度报告填报表（缺少表单标识），"
+                        "可能是自制表格、其他报表，或 2019 年试行格式。请使用下发的填报表重新填写。")
+    try:
+        spec = get_spec(meta.get("form", ""), meta.get("form_version", ""))
+    except Exception:
+        raise FormError(f"表单“{meta.get('form')}”版本“{meta.get('form_version')}”不是本工具支持的格式"
+                        "（支持国办公开办函〔2021〕30号格式）。请使用下发的填报表重新填写。") from None
+    try:
+        year = int(str(meta.get("year", "")).split(".")[0])
+    except ValueError:
+        year = 0
+    if not spec.supports_year(year):
+        raise FormError(f"表单标识中的统计年度“{meta.get('year')}”无效。请使用下发的填报表重新填写。")
+    return spec, meta, year
+
+
+def from_book(book: Book, file: str = "", sha256: str = "") -> Return:
+    spec, meta, year = spec_of(book)
+    layout = layout_for(spec)
+    entries = {}
+    for key in spec.cells:
+        where = book.names.get(key)
+        if where is None and key in layout.by_key:
+            item = layout.by_key[key]
+            where = (item.sheet, item.row, item.col)
+        entries[key] = _entry(spec, book, key, where)
+    ret = Return(spec, file, sha256, book, meta, year, entries)
+    inputs = {}
+    for key, e in entries.items():
+        cell = spec.cells[key]
+        if cell.is_total:
+            continue
+        if cell.numeric:
+            ret.values[key] = e.value if e.kind in ("number", "text-number") else None
+            if e.kind in ("text", "other") and e.text is not None:
+                ret.raw[key] = e.text
+            inputs[key] = ret.values[key]
+        else:
+            ret.values[key] = e.value if e.value is not None else ""
+    ret.values.update(calc.totals(spec, inputs))
+    # a total is None while any of its inputs is unknown: a blank is not a zero
+    for key in spec.total_keys:
+        if any(ret.values.get(k) is None for k in _leaf_inputs(spec, key)):
+            ret.values[key] = None
+    return ret
+
+
+def _leaf_inputs(spec: Spec, key: str) -> list[str]:
+    out = []
+    for k in spec.cells[key].total_of:
+        out.extend(_leaf_inputs(spec, k) if spec.cells[k].is_total else [k])
+    return out
+
+
+def read_return(source: str | os.PathLike) -> Return:
+    """Read one return. Raises ContainerError (unreadable) or FormError (not our form)."""
+    path = Path(source)
+    data = _read_bounded(path)
+    book = load_book(data)
+    return from_book(book, str(path), hashlib.sha256(data).hexdigest())
+
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+def _read_bounded(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ContainerError("file-too-large", f"文件过大（{size // 1048576} MB），超过了 50 MB 的上限，不像是一份填报表。")
+        return path.read_bytes()
+    except OSError as e:
+        raise ContainerError("file-unreadable", f"无法打开文件：{e.strerror or e}。") from None

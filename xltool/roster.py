@@ -1,0 +1,165 @@
+"""The roster of agencies: code, name, e-mail. CSV (UTF-8, UTF-8 with BOM, GB18030) or .xlsx,
+with English or Chinese headers. Problems are reported by row, never guessed around."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .container import ContainerError
+
+HEADERS = {
+    "code": ("code", "单位代码", "代码", "机构代码", "统一社会信用代码"),
+    "name": ("name", "单位名称", "名称", "单位"),
+    "email": ("email", "邮箱", "电子邮箱", "e-mail", "邮件地址"),
+}
+CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-]{0,39}$")
+SCIENTIFIC = re.compile(r"^\d+(\.\d+)?[eE][+\-]?\d+$")
+EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+FORMULA_START = ("=", "+", "@")
+
+
+class RosterError(Exception):
+    """The roster cannot be used; the message lists every problem, by row."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Agency:
+    code: str
+    name: str
+    email: str = ""
+    row: int = 0
+
+
+def _decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise RosterError(["名单文件的编码无法识别：请另存为 UTF-8 或 GB18030（Excel 的“CSV（逗号分隔）”）格式。"])
+
+
+def _rows_csv(data: bytes) -> list[list[str]]:
+    text = _decode(data)
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    return [row for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def _rows_xlsx(data: bytes) -> tuple[list[list[str]], set[tuple[int, int]]]:
+    """The first visible sheet's rows, and which cells were numbers (codes Excel converted)."""
+    from .xlsx import load_book
+
+    book = load_book(data)
+    sheet = next((s for s in book.sheets.values() if s.state == "visible"), None)
+    if sheet is None or not sheet.cells:
+        return [], set()
+    nrows = max(r for r, _ in sheet.cells) + 1
+    ncols = max(c for _, c in sheet.cells) + 1
+    rows = [[""] * ncols for _ in range(nrows)]
+    numeric = set()
+    for (r, c), cell in sheet.cells.items():
+        rows[r][c] = (cell.value or "").strip()
+        if cell.type == "n" and cell.value:
+            numeric.add((r, c))
+    return rows, numeric
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    norm = [h.strip().lower() for h in header]
+    out = {}
+    for field, names in HEADERS.items():
+        for i, h in enumerate(norm):
+            if h in names:
+                out[field] = i
+                break
+    return out
+
+
+def load_roster(path: str | Path, *, need_email: bool = False) -> list[Agency]:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise RosterError([f"无法读取名单文件 {path}：{e.strerror or e}。"]) from None
+    numeric: set[tuple[int, int]] = set()
+    if data[:4] == b"PK\x03\x04":
+        try:
+            rows, numeric = _rows_xlsx(data)
+        except ContainerError as e:
+            raise RosterError([f"名单文件 {path.name} 无法读取：{e.message}"]) from None
+    else:
+        rows = _rows_csv(data)
+    rows = [r for r in rows if any(x.strip() for x in r)]
+    if not rows:
+        raise RosterError([f"名单文件 {path.name} 是空的。"])
+    cols = _columns(rows[0])
+    missing = [f for f in ("code", "name") + (("email",) if need_email else ()) if f not in cols]
+    if missing:
+        wanted = "、".join(f"{f}（{HEADERS[f][1]}）" for f in missing)
+        raise RosterError([f"名单第1行（表头）缺少列：{wanted}。表头应为 code,name,email 或 单位代码,单位名称,邮箱。"])
+    return _validate(rows, cols, numeric, need_email)
+
+
+def _cell(row: list[str], i: int | None) -> str:
+    return row[i].strip() if i is not None and i < len(row) else ""
+
+
+def _validate(rows: list[list[str]], cols: dict[str, int], numeric: set, need_email: bool) -> list[Agency]:
+    problems: list[str] = []
+    agencies: list[Agency] = []
+    for n, row in enumerate(rows[1:], start=2):
+        code, name, email = (_cell(row, cols.get(f)) for f in ("code", "name", "email"))
+        where = f"名单第{n}行"
+        if not code:
+            problems.append(f"{where}：单位代码为空。")
+        elif (n - 1, cols["code"]) in numeric or SCIENTIFIC.match(code):
+            problems.append(f"{where}：单位代码“{code}”被 Excel 存成了数字（可能已丢失前导零或变成科学计数法）。"
+                            "请把代码列设为“文本”格式后重新输入。")
+        elif not CODE.match(code):
+            problems.append(f"{where}：单位代码“{code}”只能由字母、数字、下划线和连字符组成。")
+        if not name:
+            problems.append(f"{where}：单位名称为空。")
+        elif name.startswith(FORMULA_START):
+            problems.append(f"{where}：单位名称“{name}”以“{name[0]}”开头，像是公式而不是名称，请核对。")
+        elif any(ord(ch) < 32 for ch in name):
+            problems.append(f"{where}：单位名称含有不可见的控制字符，请重新输入。")
+        if email and not EMAIL.match(email):
+            problems.append(f"{where}：邮箱“{email}”格式不正确。")
+        elif need_email and not email:
+            problems.append(f"{where}：邮箱为空。")
+        agencies.append(Agency(code, name, email, n))
+    counts = Counter(a.code for a in agencies if a.code)
+    for a in agencies:
+        if counts[a.code] > 1:
+            rows_ = "、".join(str(b.row) for b in agencies if b.code == a.code)
+            problems.append(f"名单第{a.row}行：单位代码“{a.code}”重复（第{rows_}行）。")
+    problems += _lost_zeros(agencies)
+    if problems:
+        raise RosterError(list(dict.fromkeys(problems)))
+    if not agencies:
+        raise RosterError(["名单中没有任何单位。"])
+    return agencies
+
+
+def _lost_zeros(agencies: list[Agency]) -> list[str]:
+    """All-digit codes mostly of one length: a shorter one probably lost its leading zeros."""
+    digits = [a for a in agencies if a.code.isdigit()]
+    if len(digits) < 3:
+        return []
+    length, count = Counter(len(a.code) for a in digits).most_common(1)[0]
+    if count * 2 <= len(digits):
+        return []
+    return [f"名单第{a.row}行：单位代码“{a.code}”比其他代码（{length}位）短，可能被 Excel 去掉了前导零。请核对。"
+            for a in digits if len(a.code) < length]

@@ -1,0 +1,429 @@
+"""The form spec: loads `templates/<form>-<version>.yaml` and derives everything else from it.
+
+Nothing about the official tables is written in code: the tables are trees of labelled nodes,
+and this module turns them into canonical keys, grids (header cells with their spans, data
+cells), totals and rule instances. The workbook writer, the reader, the checks, merge and the
+report all work from a `Spec`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+if not TEMPLATES.is_dir():  # installed as a wheel: templates ship inside the package
+    TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+NUMERIC_TYPES = ("count", "amount")
+
+
+class SpecError(Exception):
+    """The spec file itself is malformed (a developer's error, not a user's)."""
+
+
+@dataclass(frozen=True)
+class Node:
+    label: str
+    key: str = ""
+    children: tuple["Node", ...] = ()
+    total: str | None = None  # rule code: this node is the sum of its siblings' leaves
+    type: str | None = None
+    unit: str | None = None
+    decimals: int | None = None
+
+    def leaves(self) -> Iterator["Node"]:
+        if not self.children:
+            yield self
+        for child in self.children:
+            yield from child.leaves()
+
+    @property
+    def height(self) -> int:
+        return 1 + max((c.height for c in self.children), default=0)
+
+
+@dataclass(frozen=True)
+class DataCell:
+    """One canonical key: an input, a total or a text field."""
+
+    key: str
+    type: str  # count | amount | text | narrative
+    sheet: str
+    label: str  # the official words that locate it, e.g. 「一、本年新收… / 自然人」
+    row_label: str = ""
+    col_label: str = ""
+    table: str | None = None
+    unit: str | None = None
+    decimals: int | None = None
+    sums: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (rule code, keys summed); the first is the formula
+    hint: str = ""
+    preamble: bool = False
+
+    @property
+    def numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES
+
+    @property
+    def is_total(self) -> bool:
+        return bool(self.sums)
+
+    @property
+    def total_of(self) -> tuple[str, ...]:
+        return self.sums[0][1] if self.sums else ()
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """A cell of a table's grid, relative to the table's top-left corner."""
+
+    row: int
+    col: int
+    text: str = ""
+    key: str | None = None  # data cells carry their canonical key
+    rowspan: int = 1
+    colspan: int = 1
+    role: str = "header"  # header | rowhead | corner | block | data
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str
+    sheet: str
+    heading: str
+    prefix: str
+    grid: tuple[GridCell, ...]
+    width: int
+    height: int
+    header_rows: int  # rows repeated on every printed page
+    columns: tuple[Node, ...] = ()  # leaf columns, for rules that run per column
+    rows: tuple[Node, ...] = ()
+
+    def data_cells(self) -> Iterator[GridCell]:
+        return (g for g in self.grid if g.key)
+
+
+@dataclass(frozen=True)
+class Term:
+    key: str
+    sign: int = 1
+    previous: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One instance of a rule: left terms = right terms, reported at the key `at`."""
+
+    code: str
+    severity: str
+    name: str
+    says: str
+    left: tuple[Term, ...]
+    right: tuple[Term, ...]
+    at: str
+
+    @property
+    def uses_previous(self) -> bool:
+        return any(t.previous for t in self.left + self.right)
+
+
+@dataclass(eq=False)
+class Spec:
+    form: str
+    version: str
+    title: str
+    basis: str
+    years: tuple[int, int]
+    sheets: dict[str, str]
+    sections: list[dict[str, Any]]
+    tables: list[Table]
+    cells: dict[str, DataCell]
+    rules: list[Rule]
+    checks: dict[str, Any]
+    trial_2019_labels: tuple[str, ...]
+    source: Path
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    # -- derived views ---------------------------------------------------------------
+    @functools.cached_property
+    def numeric_keys(self) -> list[str]:
+        return [k for k, c in self.cells.items() if c.numeric]
+
+    @functools.cached_property
+    def input_keys(self) -> list[str]:
+        return [k for k, c in self.cells.items() if not c.is_total]
+
+    @functools.cached_property
+    def total_keys(self) -> list[str]:
+        return [k for k, c in self.cells.items() if c.is_total]
+
+    @functools.cached_property
+    def text_keys(self) -> list[str]:
+        return [k for k, c in self.cells.items() if not c.numeric]
+
+    def table(self, table_id: str) -> Table:
+        return next(t for t in self.tables if t.id == table_id)
+
+    def sheet_names(self) -> list[str]:
+        """Every visible sheet of the form, in workbook order."""
+        s = self.sheets
+        return [s["instructions"], s["identity"], *(t.sheet for t in self.tables), s["narrative"], s["checks"]]
+
+    def fields_on(self, role: str) -> list[DataCell]:
+        sheet = self.sheets[role]
+        return [c for c in self.cells.values() if c.table is None and c.sheet == sheet]
+
+    def labels(self) -> set[str]:
+        """Every official label of the tables (what must appear verbatim)."""
+        out = {t.heading for t in self.tables}
+        for t in self.tables:
+            out |= {g.text for g in t.grid if g.text and not g.key}
+        return out
+
+    def supports_year(self, year: int) -> bool:
+        return self.years[0] <= year <= self.years[1]
+
+
+# -- loading -------------------------------------------------------------------------
+
+def _node(d: dict[str, Any]) -> Node:
+    return Node(
+        label=str(d.get("label", "")),
+        key=str(d.get("key", "")),
+        children=tuple(_node(c) for c in d.get("children", ())),
+        total=d.get("total"),
+        type=d.get("type"),
+        unit=d.get("unit"),
+        decimals=d.get("decimals"),
+    )
+
+
+def _paths(nodes: tuple[Node, ...], trail: tuple[Node, ...] = ()) -> Iterator[tuple[Node, ...]]:
+    """Every root-to-leaf path of a forest."""
+    for n in nodes:
+        if n.children:
+            yield from _paths(n.children, trail + (n,))
+        else:
+            yield trail + (n,)
+
+
+def _join(*parts: str) -> str:
+    return ".".join(p for p in parts if p)
+
+
+def _header_cells(nodes: tuple[Node, ...], depth: int, offset: int, height: int, row0: int, col0: int,
+                  across: bool) -> Iterator[GridCell]:
+    """Lay a tree of headers out: across (columns, spanning right) or down (rows, spanning down).
+
+    A leaf reaches to the last header level, so the leaves line up; a node whose subtree is
+    shallower than the tree grows, so the levels below it stay aligned."""
+    pos = offset
+    for n in nodes:
+        span = sum(1 for _ in n.leaves())
+        extent = height - depth - n.height + 1
+        if across:
+            yield GridCell(row0 + depth, col0 + pos, n.label, rowspan=extent, colspan=span, role="header")
+        else:
+            yield GridCell(row0 + pos, col0 + depth, n.label, rowspan=span, colspan=extent, role="rowhead")
+        if n.children:
+            yield from _header_cells(n.children, depth + extent, pos, height, row0, col0, across)
+        pos += span
+
+
+def _matrix(spec: dict[str, Any], prefix: str) -> tuple[list[GridCell], list[tuple], int, int, int]:
+    cols = tuple(_node(c) for c in spec["columns"])
+    rows = tuple(_node(r) for r in spec["rows"])
+    col_depth = max(n.height for n in cols)
+    labelled_rows = any(n.label for n in rows)
+    row_depth = max(n.height for n in rows) if labelled_rows else 0
+    grid: list[GridCell] = []
+    if row_depth and spec.get("corner"):
+        grid.append(GridCell(0, 0, spec["corner"], rowspan=col_depth, colspan=row_depth, role="corner"))
+    grid += _header_cells(cols, 0, 0, col_depth, 0, row_depth, across=True)
+    if row_depth:
+        grid += _header_cells(rows, 0, 0, row_depth, col_depth, 0, across=False)
+    entries = []
+    for r, rpath in enumerate(_paths(rows)):
+        for c, cpath in enumerate(_paths(cols)):
+            key = _join(prefix, *(n.key for n in rpath), *(n.key for n in cpath))
+            entries.append((GridCell(col_depth + r, row_depth + c, key=key, role="data"), rpath, cpath, rows, cols))
+    width = row_depth + sum(1 for n in cols for _ in n.leaves())
+    height = col_depth + sum(1 for n in rows for _ in n.leaves())
+    return grid, entries, width, height, col_depth
+
+
+def _blocks(spec: dict[str, Any], prefix: str) -> tuple[list[GridCell], list[tuple], int, int, int]:
+    """Table 1: blocks, each a header row spanning the table, a column header row and data rows.
+    A block with fewer columns than the widest stretches its last column to the table's width."""
+    blocks = spec["blocks"]
+    width = 1 + max(len(b["columns"]) for b in blocks)
+    grid: list[GridCell] = []
+    entries = []
+    r = 0
+    for b in blocks:
+        cols = tuple(_node(c) for c in b["columns"])
+        rows = tuple(_node(x) for x in b["rows"])
+        grid.append(GridCell(r, 0, b["header"], colspan=width, role="block"))
+        grid.append(GridCell(r + 1, 0, spec["corner"], role="corner"))
+        spans = [1] * len(cols)
+        spans[-1] = width - len(cols)
+        c0 = 1
+        for col, span in zip(cols, spans):
+            grid.append(GridCell(r + 1, c0, col.label, colspan=span, role="header"))
+            c0 += span
+        for i, row in enumerate(rows):
+            grid.append(GridCell(r + 2 + i, 0, row.label, role="rowhead"))
+            c0 = 1
+            for col, span in zip(cols, spans):
+                cell = GridCell(r + 2 + i, c0, key=_join(prefix, row.key, col.key), colspan=span, role="data")
+                entries.append((cell, (row,), (col,), rows, cols))
+                c0 += span
+        r += 2 + len(rows)
+    return grid, entries, width, r, 0
+
+
+def _sum_parts(path: tuple[Node, ...], forest: tuple[Node, ...]) -> list[tuple[Node, ...]]:
+    """If the path ends in a total node, the paths of the leaves it sums: its siblings' leaves."""
+    node = path[-1]
+    if not node.total:
+        return []
+    siblings = path[-2].children if len(path) > 1 else forest
+    return [p for s in siblings if s is not node for p in _paths((s,), path[:-1])]
+
+
+def _table(d: dict[str, Any], heading: str) -> tuple[Table, list[DataCell]]:
+    prefix = d["prefix"]
+    build = _blocks if "blocks" in d else _matrix
+    grid, entries, width, height, header_rows = build(d, prefix)
+    cells: list[DataCell] = []
+    for g, rpath, cpath, rows, cols in entries:
+        leaf = cpath[-1]
+        sums = []
+        if cpath[-1].total:
+            sums.append((cpath[-1].total, tuple(_join(prefix, *(n.key for n in rpath), *(n.key for n in p))
+                                                for p in _sum_parts(cpath, cols))))
+        if rpath[-1].total:
+            sums.append((rpath[-1].total, tuple(_join(prefix, *(n.key for n in p), *(n.key for n in cpath))
+                                                for p in _sum_parts(rpath, rows))))
+        row_label = "／".join(n.label for n in rpath if n.label)
+        col_label = "／".join(n.label for n in cpath if n.label)
+        cells.append(DataCell(
+            key=g.key, type=leaf.type or d.get("type", "count"), sheet=d["sheet"], table=d["id"],
+            label=f"{row_label}／{col_label}" if row_label else col_label,
+            row_label=row_label, col_label=col_label, unit=leaf.unit, decimals=leaf.decimals,
+            sums=tuple(sums),
+        ))
+    # leaf column and row nodes, for rules that run "each column"
+    columns = tuple(p[-1] for p in _paths(tuple(_node(c) for c in d.get("columns", ()))))
+    rows_ = tuple(p[-1] for p in _paths(tuple(_node(r) for r in d.get("rows", ()))))
+    grid += [e[0] for e in entries]
+    table = Table(d["id"], d["sheet"], heading, prefix, tuple(grid), width, height, header_rows, columns, rows_)
+    return table, cells
+
+
+_TERM = re.compile(r"^(?P<sign>-)?(?:(?P<prev>previous)\((?P<pkey>[\w.{}]+)\)|(?P<key>[\w.{}]+))$")
+
+
+def _term(text: str, subst: dict[str, str]) -> Term:
+    m = _TERM.match(text.replace(" ", ""))
+    if not m:
+        raise SpecError(f"bad rule term: {text!r}")
+    key = (m["pkey"] or m["key"]).format(**subst)
+    return Term(key, -1 if m["sign"] else 1, bool(m["prev"]))
+
+
+def _rules(raw: dict[str, Any], tables: dict[str, Table], cells: dict[str, DataCell]) -> list[Rule]:
+    out: list[Rule] = []
+    for r in raw.get("rules", ()):
+        (var, source), = r["each"].items()
+        if isinstance(source, str):  # e.g. requests.columns
+            table_id, what = source.split(".")
+            values = [n.key for n in getattr(tables[table_id], what)]
+        else:
+            values = list(source)
+        for v in values:
+            subst = {var: v}
+            out.append(Rule(r["code"], r["severity"], r["name"], r["says"],
+                            tuple(_term(t, subst) for t in r["left"]),
+                            tuple(_term(t, subst) for t in r["right"]),
+                            r["at"].format(**subst)))
+    sum_rules = raw.get("sum_rules", {})
+    for c in cells.values():
+        for code, parts in c.sums:
+            meta = sum_rules[code]
+            out.append(Rule(code, "error", meta["name"], meta["says"],
+                            (Term(c.key),), tuple(Term(k) for k in parts), c.key))
+    return out
+
+
+def _validate(spec: Spec) -> None:
+    keys = list(spec.cells)
+    if len(keys) != len(set(keys)):
+        raise SpecError("duplicate canonical keys")
+    for rule in spec.rules:
+        for t in rule.left + rule.right + (Term(rule.at),):
+            if t.key not in spec.cells:
+                raise SpecError(f"rule {rule.code} names unknown key {t.key}")
+    for name in spec.sheet_names() + [spec.sheets["meta"]]:
+        if len(name) > 31 or re.search(r"[\[\]:*?/\\]", name):
+            raise SpecError(f"bad sheet name {name!r}")
+
+
+def load_spec(path: str | Path) -> Spec:
+    path = Path(path)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    headings = {s["table"]: s["heading"] for s in raw["sections"] if "table" in s}
+    tables: list[Table] = []
+    cells: dict[str, DataCell] = {}
+    for d in raw["tables"]:
+        table, table_cells = _table(d, headings[d["id"]])
+        tables.append(table)
+        cells.update((c.key, c) for c in table_cells)
+    sheets = dict(raw["sheets"])
+    for f in raw.get("fields", ()):
+        cells[f["key"]] = DataCell(
+            key=f["key"], type=f["type"], sheet=sheets[f["sheet"]], label=f["label"],
+            col_label=f["label"], unit=f.get("unit"), decimals=f.get("decimals"),
+            hint=f.get("hint", ""), preamble=bool(f.get("preamble")),
+        )
+    spec = Spec(
+        form=raw["form"], version=str(raw["version"]), title=raw["title"], basis=raw["basis"],
+        years=tuple(raw["years"]), sheets=sheets, sections=raw["sections"], tables=tables, cells=cells,
+        rules=_rules(raw, {t.id: t for t in tables}, cells), checks=raw.get("checks", {}),
+        trial_2019_labels=tuple(raw.get("trial_2019_labels", ())), source=path, raw=raw,
+    )
+    _validate(spec)
+    return spec
+
+
+def available() -> dict[tuple[str, str], Path]:
+    """The spec files shipped in templates/, by (form, version)."""
+    out = {}
+    for p in sorted(TEMPLATES.glob("*.yaml")):
+        m = re.match(r"(.+)-(\d{4})$", p.stem)
+        if m:
+            out[(m[1], m[2])] = p
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def get_spec(form: str = "gov-info-disclosure", version: str = "2021") -> Spec:
+    try:
+        return load_spec(available()[(form, version)])
+    except KeyError:
+        raise SpecError(f"no spec for {form} {version}") from None
+
+
+def spec_for_year(year: int, form: str = "gov-info-disclosure") -> Spec | None:
+    """The newest format in force for a statistics year, or None."""
+    for (f, version), _ in sorted(available().items(), key=lambda kv: kv[0][1], reverse=True):
+        if f == form:
+            spec = get_spec(f, version)
+            if spec.supports_year(year):
+                return spec
+    return None

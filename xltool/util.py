@@ -1,0 +1,83 @@
+"""Small pieces every command needs: atomic writes, secrets, progress, safe file names."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
+
+
+class UsageError(Exception):
+    """The command was used wrongly (exit status 2); the message is for the user, in Chinese."""
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    """Write a file so that a crash leaves the old file or none, never half a file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".xltool-", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def check_writable_dir(path: Path) -> None:
+    """Create the output folder or say plainly why it cannot be written."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=path, prefix=".xltool-probe-", delete=True)
+        probe.close()
+    except OSError as e:
+        raise UsageError(f"输出文件夹 {path} 无法写入：{e.strerror or e}。") from None
+
+
+def read_secret(file: str | None, env: str) -> bytes | None:
+    """A secret from a file (first line, stripped) or an environment variable, never an argument."""
+    if file:
+        try:
+            data = Path(file).read_bytes().strip()
+        except OSError as e:
+            raise UsageError(f"无法读取密钥文件 {file}：{e.strerror or e}。") from None
+        if not data:
+            raise UsageError(f"密钥文件 {file} 是空的。")
+        return data.splitlines()[0].strip()
+    value = os.environ.get(env, "").strip()
+    return value.encode("utf-8") if value else None
+
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def safe_filename(text: str, limit: int = 60) -> str:
+    return _UNSAFE.sub("_", text).strip(" .")[:limit] or "_"
+
+
+def progress(items: Iterable[T], total: int, label: str, stream=None) -> Iterator[T]:
+    """A progress bar on a terminal; nothing when the output is piped."""
+    stream = stream or sys.stderr
+    show = total > 1 and stream.isatty()
+    start = time.monotonic()
+    done = 0
+    for item in items:
+        yield item
+        done += 1
+        if show and (done == total or done % max(1, total // 100) == 0):
+            width = 30
+            filled = width * done // total
+            elapsed = time.monotonic() - start
+            stream.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {elapsed:.1f}s")
+            stream.flush()
+    if show:
+        stream.write("\n")

@@ -1,0 +1,44 @@
+"""Legacy `.xls` workbooks (BIFF, read with xlrd): values, names and hidden sheets, no formulas."""
+
+from __future__ import annotations
+
+from .container import ContainerError
+from .xlsx import Book, Cell, Sheet
+
+_STATES = {0: "visible", 1: "hidden", 2: "veryHidden"}
+_KINDS = {1: "s", 2: "n", 3: "n", 4: "b", 5: "e"}  # xlrd cell types: text, number, date, boolean, error
+
+
+def book_from_xls(data: bytes) -> Book:
+    import xlrd
+
+    try:
+        wb = xlrd.open_workbook(file_contents=data, on_demand=False, logfile=_Null())
+        sheets = {}
+        for sh in wb.sheets():
+            sheet = Sheet(sh.name, _STATES.get(sh.visibility, "hidden"))
+            for r in range(sh.nrows):
+                for c, cell in enumerate(sh.row(r)):
+                    kind = _KINDS.get(cell.ctype)
+                    if kind:
+                        value = repr(cell.value) if kind == "n" else str(cell.value)
+                        sheet.cells[(r, c)] = Cell(r, c, kind, value)
+            sheets[sh.name] = sheet
+        names = {}
+        for n in wb.name_obj_list:
+            if n.scope == -1 and not n.builtin:
+                try:
+                    book, r0, _, c0, _ = n.area2d()
+                    names[n.name] = (book.name, r0, c0)
+                except Exception:  # a name that is a formula or a constant: not a cell of ours
+                    continue
+    except ContainerError:
+        raise
+    except Exception:  # xlrd raises many kinds on damaged BIFF; all mean "unreadable"
+        raise ContainerError("file-unreadable", "这是一个已损坏或无法识别的旧版 Excel（.xls）文件。请用 Excel 或 WPS 打开后另存为 .xlsx 再报送。") from None
+    return Book("xls", sheets, names, [True], None, False, formulas_known=False)
+
+
+class _Null:
+    def write(self, *_):
+        pass

@@ -1,0 +1,248 @@
+"""A fast, read-only snapshot of a workbook: one pass over the parts verification needs.
+
+For each sheet: every cell's type, value, formula and style (so its locked flag), and whether
+the sheet is protected; for the book: sheet order and visibility, defined names and the saved
+time. The hostile-input defences (size limits, entity attacks, file-type sniffing) live in
+`container`; this module only reads what a safe container hands it.
+"""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+from .container import Container, ContainerError, open_container, parse_xml
+from .layout import col_letter
+
+NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+CORE_NS = {"dcterms": "http://purl.org/dc/terms/"}
+
+_SKIP = ("theme", "printerSettings", "drawings", "media", "calcChain", "externalLinks", "customXml",
+         "comments", "vbaProject", "docProps/app", "docProps/custom", "ctrlProps", "activeX", "embeddings")
+
+
+def _wanted(name: str) -> bool:
+    return (name.endswith(".xml") or name.endswith(".rels")) and not any(s in name for s in _SKIP)
+
+
+@dataclass(slots=True)
+class Cell:
+    row: int
+    col: int
+    type: str  # n (number), s (text), b (boolean), e (error), "" (blank)
+    value: str | None  # the raw text: a number's digits, a string, a formula's saved value
+    formula: str | None = None
+    style: int = 0
+
+
+@dataclass
+class Sheet:
+    name: str
+    state: str  # visible | hidden | veryHidden
+    cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
+    protected: bool = False
+    part: str | None = None  # the zip member holding the sheet
+
+    def get(self, row: int, col: int) -> Cell | None:
+        return self.cells.get((row, col))
+
+
+@dataclass
+class Book:
+    kind: str  # xlsx | xlsm | xls
+    sheets: dict[str, Sheet]
+    names: dict[str, tuple[str, int, int]]  # defined name -> (sheet, row, col)
+    locked_styles: list[bool]  # per cell style index: is a cell of this style locked?
+    modified: str | None = None
+    has_macros: bool = False
+    formulas_known: bool = True  # False for a legacy .xls, whose formulas we cannot see
+
+    def cell(self, name: str) -> Cell | None:
+        where = self.names.get(name)
+        if where is None or where[0] not in self.sheets:
+            return None
+        return self.sheets[where[0]].get(where[1], where[2])
+
+    def is_locked(self, cell: Cell | None) -> bool:
+        if cell is None:
+            return True
+        return self.locked_styles[cell.style] if cell.style < len(self.locked_styles) else True
+
+
+@functools.lru_cache(maxsize=65536)
+def parse_ref(ref: str) -> tuple[int, int]:
+    """'AB12' -> (11, 27), 0-based."""
+    col = 0
+    i = 0
+    for i, ch in enumerate(ref):
+        if "A" <= ch <= "Z":
+            col = col * 26 + ord(ch) - 64
+        elif ch != "$":
+            break
+    return int(ref[i:].replace("$", "")) - 1, col - 1
+
+
+_REF = re.compile(r"(?<![A-Za-z_.\d])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![\d(A-Za-z_])")
+
+
+def shift_formula(formula: str, drow: int, dcol: int) -> str:
+    """A shared formula's text as seen from another cell: relative references move."""
+
+    def move(m: re.Match) -> str:
+        row, col = parse_ref(m[2] + m[4])
+        if not m[1]:
+            col += dcol
+        if not m[3]:
+            row += drow
+        return f"{m[1]}{col_letter(col)}{m[3]}{row + 1}"
+
+    return _REF.sub(move, formula)
+
+
+def _rels(part: str, parts: dict[str, bytes]) -> dict[str, str]:
+    path = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
+    if path not in parts:
+        return {}
+    base = posixpath.dirname(part)
+    out = {}
+    for rel in parse_xml(parts[path]).iter(PKG_REL + "Relationship"):
+        target = rel.get("Target", "")
+        target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+        out[rel.get("Id")] = target
+    return out
+
+
+def _shared_strings(parts: dict[str, bytes], target: str | None) -> list[str]:
+    if not target or target not in parts:
+        return []
+    out = []
+    for si in parse_xml(parts[target]).iter(NS + "si"):
+        # rich text runs: concatenate their <t>, skip phonetic runs (<rPh>)
+        out.append("".join(t.text or "" for t in si.iter(NS + "t") if t.getparent().tag != NS + "rPh"))
+    return out
+
+
+def _locked_styles(parts: dict[str, bytes], target: str | None) -> list[bool]:
+    if not target or target not in parts:
+        return [True]
+    root = parse_xml(parts[target])
+    xfs = root.find(NS + "cellXfs")
+    out = []
+    for xf in xfs if xfs is not None else ():
+        prot = xf.find(NS + "protection")
+        out.append(prot is None or prot.get("locked", "1") not in ("0", "false"))
+    return out or [True]
+
+
+_NAME_REF = re.compile(r"^=?(?:'((?:[^']|'')+)'|([^!']+))!\$?([A-Z]{1,3})\$?(\d+)$")
+
+
+def parse_name_ref(text: str) -> tuple[str, int, int] | None:
+    m = _NAME_REF.match(text.strip())
+    if not m:
+        return None
+    sheet = m[1].replace("''", "'") if m[1] is not None else m[2]
+    row, col = parse_ref(m[3] + m[4])
+    return sheet, row, col
+
+
+def _sheet_cells(root, strings: list[str], sheet: Sheet) -> None:
+    shared: dict[str, tuple[int, int, str]] = {}
+    c_tag, v_tag, f_tag, is_tag, t_tag = NS + "c", NS + "v", NS + "f", NS + "is", NS + "t"
+    cells = sheet.cells
+    for c in root.iter(c_tag):
+        ref = c.get("r")
+        if ref is None:
+            continue
+        row, col = parse_ref(ref)
+        t = c.get("t", "n")
+        value = formula = None
+        for child in c:
+            tag = child.tag
+            if tag == v_tag:
+                value = child.text
+            elif tag == f_tag:
+                formula = child.text
+                if child.get("t") == "shared":
+                    si = child.get("si")
+                    if formula:
+                        shared[si] = (row, col, formula)
+                    elif si in shared:
+                        r0, c0, master = shared[si]
+                        formula = shift_formula(master, row - r0, col - c0)
+                elif formula is None:
+                    formula = ""
+            elif tag == is_tag:
+                value = "".join(x.text or "" for x in child.iter(t_tag))
+        if t == "s":
+            try:
+                value = strings[int(value)]
+            except (TypeError, ValueError, IndexError):
+                value = None
+            kind = "s"
+        elif t in ("inlineStr", "str"):
+            kind = "s"
+        elif t in ("b", "e"):
+            kind = t
+        else:
+            kind = "n" if value is not None else ""
+        cells[(row, col)] = Cell(row, col, kind, value, formula, int(c.get("s", 0) or 0))
+    sheet.protected = any(
+        p.get("sheet", "0") in ("1", "true") for p in root.iter(NS + "sheetProtection"))
+
+
+def _core_modified(parts: dict[str, bytes]) -> str | None:
+    data = parts.get("docProps/core.xml")
+    if not data:
+        return None
+    node = parse_xml(data).find("dcterms:modified", CORE_NS)
+    return node.text.strip() if node is not None and node.text else None
+
+
+def book_from_container(box: Container) -> Book:
+    if box.kind == "xls":
+        from .xls import book_from_xls
+        return book_from_xls(box.data)
+    parts = box.parts
+    wb_part = _main_part(parts)
+    if wb_part not in parts:
+        raise ContainerError("file-unreadable", "文件缺少工作簿主体（xl/workbook.xml），不是完整的 Excel 工作簿。")
+    rels = _rels(wb_part, parts)
+    root = parse_xml(parts[wb_part])
+    targets = {posixpath.basename(t): t for t in rels.values()}
+    strings = _shared_strings(parts, next((t for n, t in targets.items() if n.startswith("sharedStrings")), None))
+    locked = _locked_styles(parts, next((t for n, t in targets.items() if n.startswith("styles")), None))
+    sheets: dict[str, Sheet] = {}
+    for s in root.iter(NS + "sheet"):
+        name = s.get("name", "")
+        target = rels.get(s.get(REL_NS + "id"))
+        sheet = Sheet(name, s.get("state", "visible"), part=target)
+        if target in parts:
+            _sheet_cells(parse_xml(parts[target]), strings, sheet)
+        sheets[name] = sheet
+    names = {}
+    for d in root.iter(NS + "definedName"):
+        if d.get("localSheetId") is None and d.text:
+            where = parse_name_ref(d.text)
+            if where:
+                names[d.get("name")] = where
+    return Book(box.kind, sheets, names, locked, _core_modified(parts), box.has_macros)
+
+
+def _main_part(parts: dict[str, bytes]) -> str:
+    """The workbook part named by the package relationships (usually xl/workbook.xml)."""
+    rels = parts.get("_rels/.rels")
+    if rels:
+        for rel in parse_xml(rels).iter(PKG_REL + "Relationship"):
+            if rel.get("Type", "").endswith("/officeDocument"):
+                return rel.get("Target", "").lstrip("/")
+    return "xl/workbook.xml"
+
+
+def load_book(source) -> Book:
+    """Read a workbook file (path or bytes). Raises ContainerError for anything unreadable."""
+    return book_from_container(open_container(source, _wanted))
