@@ -1,0 +1,1 @@
+"""Test helpers that start real outside programs (LibreOffice, mail servers)."""
