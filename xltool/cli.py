@@ -173,6 +173,64 @@ def read(file: str, as_json: bool) -> None:
         click.echo(f"  正文 {name}：{(text or '（空）')[:60]}")
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@json_option
+@click.option("--previous", type=click.Path(exists=True), help="上年的报表（文件、文件夹、汇总表或 read --json 输出），用于跨年度核对。")
+@key_option
+@click.option("--annotate", type=click.Path(file_okay=False), help="把有问题的报表另存一份批注版到此文件夹（原文件不动）。")
+@handle_errors
+def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file: str | None,
+           annotate: str | None) -> None:
+    """审核报表：模板是否完整、数值是否有效、勾稽关系是否成立。
+
+    \b
+    例：xltool verify returns/
+        xltool verify returns/ --previous 2020/汇总.xlsx --annotate 批注/ --json
+    """
+    from .previous import load_previous
+    from .verify import verify_paths
+
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise UsageError("找不到：" + "、".join(missing))
+    key = read_secret(key_file, "XLTOOL_KEY")
+    prev = load_previous(previous) if previous else None
+    results = verify_paths(paths, key=key, previous=prev, show_progress=not as_json)
+    if annotate:
+        from .annotate import annotate_results
+        check_writable_dir(Path(annotate))
+        annotate_results(results, Path(annotate))
+    summary = {"files": len(results), **{s: sum(r.status == s for r in results) for s in ("ok", "warnings", "errors")}}
+    if as_json:
+        print_json({"returns": [r.to_json() for r in results], "summary": summary})
+    else:
+        _print_verify(results, summary)
+    sys.exit(1 if summary["errors"] else 0)
+
+
+STATUS_TEXT = {"ok": "通过", "warnings": "有警告", "errors": "有错误", "missing": "未提交"}
+
+
+SHOWN_FINDINGS = 8
+
+
+def _print_verify(results, summary) -> None:
+    for r in results:
+        who = f"{r.agency['name']}（{r.agency['code']}）" if r.agency else "（无法识别单位）"
+        click.echo(f"{STATUS_TEXT[r.status]}  {who}  {r.file}")
+        blanks = [f for f in r.findings if f.code == "value-blank"]
+        shown = [f for f in r.findings if f.code != "value-blank" or len(blanks) <= 3]
+        if len(blanks) > 3:
+            click.echo(f"    [错误 value-blank] 有 {len(blanks)} 个数字单元格未填写，第一处：{blanks[0].message}")
+        for f in shown[:SHOWN_FINDINGS]:
+            mark = "错误" if f.severity == "error" else "警告"
+            click.echo(f"    [{mark} {f.code}] {f.message}")
+        if len(shown) > SHOWN_FINDINGS:
+            click.echo(f"    ……另有 {len(shown) - SHOWN_FINDINGS} 条（用 --json 或 --annotate 查看全部）")
+    click.echo(f"共 {summary['files']} 份：通过 {summary['ok']}，有警告 {summary['warnings']}，有错误 {summary['errors']}。")
+
+
 def main() -> None:
     cli()
 

@@ -1,0 +1,184 @@
+"""Verification of returns: is each file intact, valid and consistent, and what must be fixed.
+
+`verify_path` checks one file; `verify_paths` expands folders, checks many files on both cores,
+and names the returns an agency sent twice (PRODUCT.md's rule for which one counts)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .checks import Context, families
+from .container import ContainerError
+from .findings import Finding, finding, status_of
+from .returns import FormError, Return, from_book, read_meta
+from .returns import _read_bounded as read_bounded
+from .spec import get_spec
+from .xlsx import Book, load_book
+
+PARALLEL_FROM = 24
+RETURN_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xltx", ".xltm"}
+
+
+@dataclass
+class FileResult:
+    file: str
+    agency: dict[str, str] | None
+    findings: list[Finding]
+    ret: Return | None = None
+    saved_at: str | None = None
+    mtime: float = 0.0
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return status_of(self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "agency": self.agency, "status": self.status,
+                "findings": [f.to_json() for f in self.findings]}
+
+
+def _file_findings(book: Book) -> list[Finding]:
+    out = []
+    if book.kind == "xls":
+        out.append(finding("file-legacy-format", "这是旧版 Excel（.xls）文件：已读取数值，但无法核对合计公式是否完整。"
+                                                 "请用 Excel 或 WPS 另存为 .xlsx 后报送。"))
+    if book.has_macros:
+        out.append(finding("file-has-macros", "工作簿中含有宏（VBA 代码）：宏未运行，已被忽略。"
+                                              "请另存为不含宏的 .xlsx 格式后报送。"))
+    return out
+
+
+def _trial_format(book: Book) -> bool:
+    labels = set(get_spec().trial_2019_labels)
+    return any(c.value in labels for s in book.sheets.values() for c in s.cells.values() if c.type == "s")
+
+
+def _form_error(book: Book, error: FormError) -> Finding:
+    if not read_meta(book) and _trial_format(book):
+        return finding("form-unknown", "这是 2019 年试行格式（国办公开办函〔2019〕60号）的报表，已不再适用。"
+                                       "请使用下发的 2021 年格式填报表重新填写。")
+    return finding("form-unknown", error.message)
+
+
+def verify_return(ret: Return, *, key: bytes | None = None,
+                  previous: Mapping[str, Any] | None = None) -> list[Finding]:
+    ctx = Context(ret, key, previous)
+    findings = _file_findings(ret.book)
+    for family in families():
+        findings.extend(family.check(ctx))
+    return findings
+
+
+def verify_bytes(data: bytes, file: str, *, key: bytes | None = None,
+                 previous: Mapping[str, Mapping[str, Any]] | None = None, mtime: float = 0.0) -> FileResult:
+    try:
+        book = load_book(data)
+    except ContainerError as e:
+        return FileResult(file, None, [finding(e.code, e.message)], mtime=mtime)
+    try:
+        ret = from_book(book, file, hashlib.sha256(data).hexdigest())
+    except FormError as e:
+        return FileResult(file, None, _file_findings(book) + [_form_error(book, e)], saved_at=book.modified, mtime=mtime)
+    prev = previous.get(ret.agency_code) if previous is not None else None
+    findings = verify_return(ret, key=key, previous=prev)
+    return FileResult(file, {"code": ret.agency_code, "name": ret.agency_name}, findings, ret,
+                      saved_at=book.modified, mtime=mtime, values=ret.values)
+
+
+def verify_path(path: str | os.PathLike, *, key: bytes | None = None,
+                previous: Mapping[str, Mapping[str, Any]] | None = None) -> FileResult:
+    """Verify one file. `previous` maps agency code -> last year's values."""
+    path = Path(path)
+    try:
+        data = read_bounded(path)
+        mtime = path.stat().st_mtime
+    except ContainerError as e:
+        return FileResult(str(path), None, [finding(e.code, e.message)])
+    return verify_bytes(data, str(path), key=key, previous=previous, mtime=mtime)
+
+
+def expand(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Files named, and the files inside folders named (recursively, hidden files and our own
+    manifests left out). In a folder written by `collect`, only the returns it marks current."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            current = _collected(p)
+            if current is not None:
+                out.extend(current)
+                continue
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not _ignored(f, p)))
+        else:
+            out.append(p)
+    return out
+
+
+def _ignored(f: Path, root: Path) -> bool:
+    rel = f.relative_to(root).parts
+    return any(part.startswith(".") for part in rel) or f.name in ("manifest.json",) or f.name.startswith("~$")
+
+
+def _collected(folder: Path) -> list[Path] | None:
+    try:
+        from .mail.manifest import current_returns
+    except ImportError:
+        return None
+    current = current_returns(folder)
+    return None if current is None else sorted(current.values())
+
+
+def _worker(args) -> FileResult:
+    path, key, previous = args
+    result = verify_path(path, key=key, previous=previous)
+    result.ret = None  # the Return holds the parsed book: too heavy to send between processes
+    return result
+
+
+def verify_paths(paths: Iterable[str | os.PathLike], *, key: bytes | None = None,
+                 previous: Mapping[str, Mapping[str, Any]] | None = None, workers: int | None = None,
+                 show_progress: bool = True) -> list[FileResult]:
+    from .util import progress
+
+    files = expand(paths)
+    workers = workers or min(2, os.cpu_count() or 1)
+    jobs = [(f, key, previous) for f in files]
+    if len(files) < PARALLEL_FROM or workers < 2:
+        results = [_worker(j) for j in (progress(jobs, len(jobs), "审核") if show_progress else jobs)]
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            it = pool.map(_worker, jobs, chunksize=8)
+            results = list(progress(it, len(jobs), "审核") if show_progress else it)
+    mark_duplicates(results)
+    return results
+
+
+def choose(results: list[FileResult]) -> FileResult:
+    """Which of an agency's returns counts: the newest by the workbook's own save time, then by
+    file time (PRODUCT.md)."""
+    return max(results, key=lambda r: (r.saved_at or "", r.mtime, r.file))
+
+
+def duplicates(results: list[FileResult]) -> dict[str, tuple[FileResult, list[FileResult]]]:
+    by_code: dict[str, list[FileResult]] = {}
+    for r in results:
+        if r.agency:
+            by_code.setdefault(r.agency["code"], []).append(r)
+    out = {}
+    for code, group in by_code.items():
+        if len(group) > 1:
+            used = choose(group)
+            out[code] = (used, [r for r in group if r is not used])
+    return out
+
+
+def mark_duplicates(results: list[FileResult]) -> None:
+    for code, (used, others) in duplicates(results).items():
+        for r in others:
+            r.findings.append(finding("duplicate-return", f"单位（代码 {code}）报送了多份报表：本份未采用，"
+                                                          f"采用的是较新的 {Path(used.file).name}。"))
