@@ -1,0 +1,21 @@
+"""xltool: the yearly 政府信息公开工作年度报告 round, from locked workbooks to the final report.
+
+The Python API; the command line (`xltool.cli`) is a thin layer over it.
+
+    import xltool
+    data = xltool.generate(2021, "001", "某某局")          # bytes of a locked workbook
+    data = xltool.fill(data, {"requests.new.natural_person": 5})
+    ret = xltool.read("001.xlsx")                          # ret.to_json(): the return as data
+    result = xltool.verify("001.xlsx")                     # result.status, result.findings
+"""
+
+from __future__ import annotations
+
+from .fill import fill_bytes as fill
+from .generate import workbook_bytes as generate
+from .returns import read_return as read
+from .spec import get_spec
+from .verify import verify_path as verify
+from .verify import verify_paths
+
+__all__ = ["generate", "fill", "read", "verify", "verify_paths", "get_spec"]

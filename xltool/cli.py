@@ -231,6 +231,21 @@ def _print_verify(results, summary) -> None:
     click.echo(f"共 {summary['files']} 份：通过 {summary['ok']}，有警告 {summary['warnings']}，有错误 {summary['errors']}。")
 
 
+@cli.command()
+@click.option("-o", "--output", default="xltool-demo", show_default=True, type=click.Path(file_okay=False),
+              help="演示结果的输出文件夹。")
+@handle_errors
+def demo(output: str) -> None:
+    """用自带的示例数据演示一整轮工作（无需邮件服务器）。
+
+    \b
+    例：xltool demo -o 演示
+    """
+    from .demo import run_demo
+
+    sys.exit(run_demo(Path(output), click.echo))
+
+
 def main() -> None:
     cli()
 
