@@ -25,6 +25,7 @@ ALL_PASS = "全部校验通过"
 GRID_TOP = 3  # tables start below a title row, the agency row and a spacer
 
 
+@functools.lru_cache(maxsize=1024)
 def col_letter(col: int) -> str:
     s = ""
     col += 1
@@ -34,6 +35,7 @@ def col_letter(col: int) -> str:
     return s
 
 
+@functools.lru_cache(maxsize=65536)
 def a1(row: int, col: int, absolute: bool = False) -> str:
     d = "$" if absolute else ""
     return f"{d}{col_letter(col)}{d}{row + 1}"

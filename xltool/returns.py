@@ -7,6 +7,7 @@ total (its saved value, or a number typed over the formula) is kept for the chec
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import unicodedata
@@ -97,6 +98,7 @@ def json_number(v: Any) -> int | float | None:
     return v
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_number(text: str) -> Decimal | None:
     """A number typed as text: full-width digits and signs, spaces and thousands separators."""
     s = unicodedata.normalize("NFKC", text).strip().replace(",", "").replace(" ", "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .. import calc
@@ -31,6 +32,7 @@ def _cells_of(arg: str, home: str) -> set[tuple[str, str]] | None:
             for col in range(min(c0, c1), max(c0, c1) + 1)}
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise(formula: str, home: str) -> frozenset | str:
     """A formula as what it computes: a sum becomes the set of cells it adds up, whether it is
     written SUM(D7:I7), =sum($D$7:$I$7) or D7+E7+…; anything else is compared as cleaned text."""
