@@ -224,3 +224,21 @@ def test_previous_prefills_carry_over(tmp_path):
     wb = openpyxl.load_workbook(out)
     sheet, ref = _names(wb)["requests.carried_over.natural_person"].split("!")
     assert wb[sheet.strip("'")][ref.replace("$", "")].protection.locked is False
+
+
+def test_large_roster_uses_worker_processes(tmp_path):
+    roster = tmp_path / "r.csv"
+    roster.write_text("code,name,email\n" + "".join(f"A{i:04d},单位{i},u{i}@x.cn\n" for i in range(60)), encoding="utf-8")
+    out = tmp_path / "dist"
+    assert run("generate", "--year", "2021", "--roster", str(roster), "-o", str(out)).exit_code == 0
+    files = sorted(out.iterdir())
+    assert len(files) == 60 and not any(p.name.startswith(".") for p in files)
+    data = json.loads(run("read", str(files[59]), "--json").output)
+    assert data["agency"] == {"code": "A0059", "name": "单位59"}
+
+
+def test_demo_runs_the_round(tmp_path):
+    result = run("demo", "-o", str(tmp_path / "demo"))
+    assert result.exit_code == 0, result.output
+    assert "审核" in result.output and "阿城区教育局" in result.output
+    assert len(list((tmp_path / "demo" / "1-下发").iterdir())) == 12
