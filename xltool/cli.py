@@ -246,6 +246,13 @@ def demo(output: str) -> None:
     sys.exit(run_demo(Path(output), click.echo))
 
 
+# Commands that live beside their library modules; imported last, as they use the helpers above.
+from .commands.merge import merge, status  # noqa: E402
+
+cli.add_command(merge)
+cli.add_command(status)
+
+
 def main() -> None:
     cli()
 

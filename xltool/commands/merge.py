@@ -1,0 +1,151 @@
+"""`xltool merge` and `xltool status`: thin commands over `xltool.merge` and `xltool.status`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..cli import STATUS_TEXT, handle_errors, json_option, key_option, print_json
+from ..util import UsageError, check_writable_dir, read_secret
+
+
+def _existing(paths: tuple[str, ...]) -> None:
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise UsageError("找不到：" + "、".join(missing))
+
+
+def _check_output(out: Path, paths: tuple[str, ...], suffix: str) -> None:
+    """The output must not be an input, nor land in an input folder (the next run would read it)."""
+    if out.suffix.lower() != suffix:
+        raise UsageError(f"输出文件应以 {suffix} 结尾：{out}")
+    target = out.resolve()
+    for p in map(Path, paths):
+        p = p.resolve()
+        if target == p or (p.is_dir() and p in target.parents):
+            raise UsageError(f"输出文件 {out} 位于输入 {p} 之中：下次汇总会把它当作报表读入。请另选输出位置。")
+    if out.exists() and out.is_dir():
+        raise UsageError(f"输出位置 {out} 是一个文件夹，请给出文件名，如 汇总.xlsx。")
+    parent = out.parent if str(out.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise UsageError(f"无法写入 {out}：{parent} 不是文件夹。")
+    check_writable_dir(parent)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="汇总工作簿（.xlsx）。")
+@json_option
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False),
+              help="单位名单：列出未提交的单位；代码不在名单中的报表不计入（not-in-roster）。")
+@click.option("--agency-code", help="汇总单位的代码（默认 MERGED；明年用作 --previous 时按此代码对应）。")
+@click.option("--agency-name", help="汇总单位的名称（默认“汇总（N个单位）”）。")
+@click.option("--allow-errors", is_flag=True, help="有错误的报表也计入汇总（空白、非数字按 0 计），并在“未汇总说明”中列出。")
+@click.option("--strict", is_flag=True, help="有报表未计入或有单位未提交时，退出状态为 1（汇总表照常写出）。")
+@key_option
+@handle_errors
+def merge(paths: tuple[str, ...], output: str, as_json: bool, roster: str | None, agency_code: str | None,
+          agency_name: str | None, allow_errors: bool, strict: bool, key_file: str | None) -> None:
+    """汇总报表：按官方表格汇总数字，另附“各单位明细”和“未汇总说明”两张表。
+
+    \b
+    计入汇总的是审核无错误（可有警告）的报表；同一单位报送多份时只计最新的一份，
+    其余列为重复报送。有错误的、无法读取的、代码不在 --roster 名单中的报表不计入，
+    并说明原因；名单中没有报送的单位列为未提交。不同年度或格式的报表不能一起汇总。
+    退出状态：0 已写出；1 加 --strict 且有报表未计入或有单位未提交；2 用法错误或没有可汇总的报表。
+
+    \b
+    例：xltool merge returns/ -o 汇总.xlsx --roster roster.csv
+        xltool merge returns/ -o 汇总.xlsx --agency-code 310000 --agency-name 某某市人民政府办公室 --json
+    """
+    from ..merge import DEFAULT_CODE, default_name, merge_paths, write_merged_workbook
+    from ..roster import CODE, load_roster
+
+    _existing(paths)
+    out = Path(output)
+    _check_output(out, paths, ".xlsx")
+    code = (agency_code or DEFAULT_CODE).strip()
+    if not CODE.match(code):
+        raise UsageError(f"单位代码“{code}”只能由字母、数字、下划线和连字符组成。")
+    if bool(agency_code) != bool(agency_name):
+        raise UsageError("--agency-code 和 --agency-name 须同时给出（或都不给，使用默认的 MERGED／汇总（N个单位））。")
+    key = read_secret(key_file, "XLTOOL_KEY")
+    agencies = load_roster(roster) if roster else None
+    result = merge_paths(paths, roster=agencies, key=key, allow_errors=allow_errors, show_progress=not as_json)
+    name = (agency_name or "").strip() or default_name(result)
+    write_merged_workbook(result, out, result.year, code, name, key)
+    if as_json:
+        print_json(result.to_json())
+    else:
+        _print_merge(result, out)
+    sys.exit(1 if strict and not result.complete else 0)
+
+
+def _print_merge(result, out: Path) -> None:
+    click.echo(f"已汇总 {len(result.included)} 个单位，保存为 {out}")
+    for e in result.excluded:
+        who = f"{e.name}（{e.code}）" if e.code else "（无法识别单位）"
+        click.echo(f"  未计入  {who}  {e.file}  [{'、'.join(e.codes)}] {e.reason[:120]}")
+    for d in result.duplicates:
+        click.echo(f"  重复报送  {d.name}（{d.code}）采用 {Path(d.used).name}，未采用 "
+                   + "、".join(Path(f).name for f in d.superseded))
+    for a in result.missing:
+        click.echo(f"  未提交  {a.name}（{a.code}）{a.email}")
+    click.echo(f"计入 {len(result.included)} 份，未计入 {len(result.excluded)} 份，未提交 {len(result.missing)} 个单位，"
+               f"重复报送 {len(result.duplicates)} 个单位。")
+
+
+@click.command()
+@click.option("--roster", required=True, type=click.Path(exists=True, dir_okay=False), help="单位名单（.csv 或 .xlsx）。")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@json_option
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), help="另存一个可在浏览器中打开的进度页面（.html）。")
+@key_option
+@handle_errors
+def status(roster: str, paths: tuple[str, ...], as_json: bool, html_file: str | None, key_file: str | None) -> None:
+    """报送进度：名单中每个单位是 未提交／通过／有警告／有错误，附主要问题和催报邮箱。
+
+    \b
+    每个单位最多列出前 5 条问题（错误在前）；完整内容请用 xltool verify。
+    同一单位报送多份时按最新的一份判断。
+
+    \b
+    例：xltool status --roster roster.csv returns/
+        xltool status --roster roster.csv returns/ --html 进度.html --json
+    """
+    from ..roster import load_roster
+    from ..status import STATES, render_html, status_paths
+    from ..util import atomic_write
+
+    _existing(paths)
+    if html_file:
+        _check_output(Path(html_file), paths, ".html")
+    key = read_secret(key_file, "XLTOOL_KEY")
+    report = status_paths(load_roster(roster), paths, key=key, show_progress=not as_json)
+    if html_file:
+        try:
+            atomic_write(html_file, render_html(report).encode("utf-8"))
+        except OSError as e:
+            raise UsageError(f"无法写入 {html_file}：{e.strerror or e}。") from None
+    if as_json:
+        print_json(report.to_json())
+        return
+    order = {s: i for i, s in enumerate(STATES)}
+    for a in sorted(report.agencies, key=lambda a: order[a.state]):
+        click.echo(f"{STATUS_TEXT[a.state]}  {a.agency.name}（{a.agency.code}）  {a.agency.email}  {a.file or ''}"
+                   + (f"  附件：{'、'.join(a.attachments)}" if a.attachments else ""))
+        for f in a.findings[:3]:
+            click.echo(f"    [{'错误' if f.severity == 'error' else '警告'} {f.code}] {f.message}")
+    for s in report.unmatched:
+        who = f"{s.agency['name']}（{s.agency['code']}）代码不在名单中" if s.agency else "无法识别单位"
+        click.echo(f"名单外  {s.file}  {who}")
+    c = report.counts
+    click.echo(f"共 {len(report.agencies)} 个单位：未提交 {c['missing']}，有错误 {c['errors']}，"
+               f"有警告 {c['warnings']}，通过 {c['ok']}。")
+    emails = [a.agency.email for a in report.chase() if a.agency.email]
+    if emails:
+        click.echo("催报邮箱：" + "; ".join(emails))
+    if html_file:
+        click.echo(f"进度页面：{html_file}")

@@ -1,0 +1,463 @@
+"""Merging returns: the consolidated figures, which returns were summed, and what was left out and why.
+
+Merge streams: each file is verified on both cores and only a compact `Scanned` record comes back
+(its numeric values as one row, its identity and a few findings), never the parsed workbook, so
+memory grows by one row per return. Every input file ends up in exactly one place: `included`,
+`excluded`, or `duplicates[].superseded` (an older return of an agency whose newer one counts).
+
+Which returns are left out, and the code given for it:
+- unreadable or not our form: the file's error codes (file-unreadable, form-unknown, …);
+- with errors (unless `allow_errors`): the error codes;
+- with a roster, an agency code not on it: `not-in-roster` (the roster sets the scope of the merge).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from . import calc
+from .findings import Finding
+from .roster import Agency
+from .spec import Spec, get_spec
+from .util import UsageError, atomic_write, progress
+from .verify import PARALLEL_FROM, duplicates, expand, verify_path
+
+NOT_IN_ROSTER = "not-in-roster"
+DEFAULT_CODE = "MERGED"
+KEEP_FINDINGS = 5  # per return: enough to say why, bounded whatever the file holds
+DETAIL_SHEET = "各单位明细"
+NOTES_SHEET = "未汇总说明"
+
+
+# --- scanning: one compact record per file ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Scanned:
+    """What merge and status keep of one file. Duck-compatible with `verify.FileResult` for
+    `verify.duplicates`/`choose` (agency, saved_at, mtime, file)."""
+
+    file: str
+    agency: dict[str, str] | None
+    status: str
+    error_codes: tuple[str, ...]  # distinct codes of its errors, all of them
+    first: tuple[Finding, ...]  # the first findings, errors first
+    count: int  # how many findings in all
+    form: tuple[str, str, int] | None = None  # (form, version, year)
+    row: tuple[Any, ...] | None = None  # numeric values in the spec's numeric_keys order
+    saved_at: str | None = None
+    mtime: float = 0.0
+
+
+def _ordered(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: f.severity != "error")
+
+
+def _scan_one(args) -> Scanned:
+    path, key = args
+    result = verify_path(path, key=key)
+    ordered = _ordered(result.findings)
+    codes = tuple(dict.fromkeys(f.code for f in ordered if f.severity == "error"))
+    scanned = Scanned(result.file, result.agency, result.status, codes, tuple(ordered[:KEEP_FINDINGS]),
+                      len(ordered), saved_at=result.saved_at, mtime=result.mtime)
+    ret = result.ret
+    if ret is not None:
+        scanned.form = (ret.spec.form, ret.spec.version, ret.year)
+        scanned.row = tuple(ret.values.get(k) for k in ret.spec.numeric_keys)
+    return scanned
+
+
+def scan(paths: Iterable[str | os.PathLike], *, key: bytes | None = None, workers: int | None = None,
+         show_progress: bool = True, label: str = "审核") -> list[Scanned]:
+    """Verify every file under `paths` (folders expanded as `verify` does), keeping per file only
+    a `Scanned` record."""
+    files = expand(paths)
+    workers = workers or min(2, os.cpu_count() or 1)
+    jobs = [(f, key) for f in files]
+    if len(jobs) < PARALLEL_FROM or workers < 2:
+        it: Iterator[Scanned] = map(_scan_one, jobs)
+        return list(progress(it, len(jobs), label) if show_progress else it)
+    with ProcessPoolExecutor(workers) as pool:
+        it = pool.map(_scan_one, jobs, chunksize=8)
+        return list(progress(it, len(jobs), label) if show_progress else it)
+
+
+def check_one_form(scanned: Sequence[Scanned]) -> tuple[str, str, int] | None:
+    """The (form, version, year) all readable returns share; UsageError when they differ."""
+    groups: dict[tuple[str, str, int], list[str]] = {}
+    for s in scanned:
+        if s.form:
+            groups.setdefault(s.form, []).append(Path(s.file).name)
+    if len(groups) > 1:
+        parts = [f"{year}年度（{form} {version}）{len(files)} 份，如 {'、'.join(files[:3])}"
+                 for (form, version, year), files in sorted(groups.items(), key=lambda g: g[0][2])]
+        raise UsageError("不同年度或不同格式的报表不能一起汇总：" + "；".join(parts) + "。请把不同年度的报表放在不同文件夹中分别汇总。")
+    return next(iter(groups), None)
+
+
+# --- merging --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Included:
+    code: str
+    name: str
+    file: str
+    status: str
+    row: tuple[Any, ...]
+    findings: tuple[Finding, ...] = ()
+    error_codes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "file": self.file}
+
+
+@dataclass
+class Excluded:
+    code: str | None
+    name: str | None
+    file: str
+    codes: list[str]
+    reason: str  # Chinese, for the 未汇总说明 sheet and the terminal
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "file": self.file, "codes": list(self.codes)}
+
+
+@dataclass
+class Duplicate:
+    code: str
+    name: str
+    used: str
+    superseded: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "used": self.used, "superseded": list(self.superseded)}
+
+
+@dataclass
+class MergeResult:
+    spec: Spec
+    year: int
+    values: dict[str, int | Decimal]
+    included: list[Included] = field(default_factory=list)
+    excluded: list[Excluded] = field(default_factory=list)
+    missing: list[Agency] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+
+    @property
+    def input_values(self) -> dict[str, int | Decimal]:
+        return {k: self.values[k] for k in self.spec.numeric_keys if not self.spec.cells[k].is_total}
+
+    @property
+    def complete(self) -> bool:
+        """Nothing excluded and nobody missing (what --strict asks for)."""
+        return not self.excluded and not self.missing
+
+    def to_json(self) -> dict[str, Any]:
+        from .returns import json_number
+
+        return {
+            "values": {k: json_number(v) for k, v in self.values.items()},
+            "included": [i.to_json() for i in self.included],
+            "excluded": [e.to_json() for e in self.excluded],
+            "missing": [{"code": a.code, "name": a.name, "email": a.email} for a in self.missing],
+            "duplicates": [d.to_json() for d in self.duplicates],
+        }
+
+
+def _first_messages(s: Scanned, n: int = 2) -> str:
+    return " ".join(f.message for f in s.first[:n])
+
+
+def merge_scanned(scanned: Sequence[Scanned], *, roster: Sequence[Agency] | None = None,
+                  allow_errors: bool = False) -> MergeResult:
+    if not scanned:
+        raise UsageError("没有可汇总的报表：给出的文件夹中没有找到任何文件。")
+    form = check_one_form(scanned)
+    if form is None:
+        raise UsageError(f"没有可汇总的报表：{len(scanned)} 个文件都无法读取或不是本工具的填报表（"
+                         + "、".join(Path(s.file).name for s in scanned[:5]) + "）。")
+    spec = get_spec(form[0], form[1])
+    dups = duplicates(scanned)  # type: ignore[arg-type]  # Scanned has the fields it reads
+    superseded = {id(r) for _, others in dups.values() for r in others}
+    in_roster = {a.code for a in roster} if roster is not None else None
+    result = MergeResult(spec, form[2], {})
+    for code, (used, others) in dups.items():
+        result.duplicates.append(Duplicate(code, used.agency["name"], used.file, [r.file for r in others]))
+    for s in scanned:
+        if id(s) in superseded:
+            continue
+        excluded = _why_excluded(s, in_roster, allow_errors)
+        if excluded:
+            result.excluded.append(excluded)
+        else:
+            result.included.append(Included(s.agency["code"], s.agency["name"], s.file, s.status, s.row, s.first,
+                                            s.error_codes))
+    if roster is not None:
+        returned = {s.agency["code"] for s in scanned if s.agency}
+        result.missing = [a for a in roster if a.code not in returned]
+    if not result.included:
+        raise UsageError(f"没有可汇总的报表：{len(result.excluded)} 份报表都未能汇总（"
+                         + "；".join(f"{Path(e.file).name}：{'、'.join(e.codes)}" for e in result.excluded[:5])
+                         + "）。有错误的报表可在改正后重新汇总，或加 --allow-errors 照常计入。")
+    result.values = sum_rows(spec, (i.row for i in result.included))
+    return result
+
+
+def _why_excluded(s: Scanned, in_roster: set[str] | None, allow_errors: bool) -> Excluded | None:
+    if s.agency is None or s.row is None:
+        return Excluded(None, None, s.file, list(s.error_codes), "无法读取或不是本工具的填报表：" + _first_messages(s))
+    codes: list[str] = []
+    reasons: list[str] = []
+    if in_roster is not None and s.agency["code"] not in in_roster:
+        codes.append(NOT_IN_ROSTER)
+        reasons.append(f"单位代码 {s.agency['code']} 不在名单中")
+    if s.status == "errors" and not allow_errors:
+        codes.extend(s.error_codes)
+        reasons.append("报表有错误：" + _first_messages(s))
+    if not codes:
+        return None
+    return Excluded(s.agency["code"], s.agency["name"], s.file, codes, "；".join(reasons))
+
+
+def sum_rows(spec: Spec, rows: Iterable[tuple[Any, ...]]) -> dict[str, int | Decimal]:
+    """Every numeric key: the inputs summed exactly (counts as int, amounts as Decimal; a blank or
+    text counts as nothing, which only a return let in by --allow-errors can hold), the totals
+    recomputed from the summed inputs."""
+    keys = spec.numeric_keys
+    inputs = [i for i, k in enumerate(keys) if not spec.cells[k].is_total]
+    sums: list[int | Decimal] = [Decimal(0) if spec.cells[keys[i]].type == "amount" else 0 for i in range(len(keys))]
+    for row in rows:
+        for i in inputs:
+            v = row[i]
+            if calc.is_number(v):
+                sums[i] += v if not isinstance(v, float) else Decimal(repr(v))
+    values = {keys[i]: sums[i] for i in inputs}
+    values.update(calc.totals(spec, values))
+    return {k: values[k] for k in keys}
+
+
+def merge_paths(paths: Iterable[str | os.PathLike], *, roster: Sequence[Agency] | None = None,
+                key: bytes | None = None, allow_errors: bool = False, workers: int | None = None,
+                show_progress: bool = True) -> MergeResult:
+    """Verify and merge the returns under `paths`. Raises UsageError when there is nothing to merge
+    or the returns are of different years or forms."""
+    return merge_scanned(scan(paths, key=key, workers=workers, show_progress=show_progress, label="汇总"),
+                         roster=roster, allow_errors=allow_errors)
+
+
+# --- the merged workbook --------------------------------------------------------------------------
+
+
+def default_name(result: MergeResult) -> str:
+    return f"汇总（{len(result.included)}个单位）"
+
+
+def merged_workbook_bytes(result: MergeResult, year: int | None = None, code: str = DEFAULT_CODE,
+                          name: str | None = None, key: bytes | None = None) -> bytes:
+    """A return like any other for the coordinating body (the official tables, the summed inputs,
+    totals as formulas with their saved values), plus the sheets 各单位明细 and 未汇总说明.
+    Narrative and contacts are left empty: the coordinator writes its own."""
+    from .fill import fill_bytes
+    from .generate import workbook_bytes
+
+    data = workbook_bytes(year or result.year, code, name or default_name(result), key)
+    data = fill_bytes(data, result.input_values)
+    notes = list(_note_rows(result))
+    return add_sheets(data, [
+        ExtraSheet(DETAIL_SHEET, _detail_rows(result), len(result.included) + 2, 4 + len(result.spec.numeric_keys), 2, 2),
+        ExtraSheet(NOTES_SHEET, notes, len(notes), len(notes[0]), 1, 0)])
+
+
+def write_merged_workbook(result: MergeResult, out_path: str | os.PathLike, year: int | None = None,
+                          code: str = DEFAULT_CODE, name: str | None = None, key: bytes | None = None) -> None:
+    data = merged_workbook_bytes(result, year, code, name, key)
+    try:
+        atomic_write(out_path, data)
+    except OSError as e:
+        raise UsageError(f"无法写入 {out_path}：{e.strerror or e}（文件是否正在 Excel/WPS 中打开，或文件夹不可写？）") from None
+
+
+STATE_TEXT = {"ok": "通过", "warnings": "有警告", "errors": "有错误"}
+
+
+def _detail_rows(result: MergeResult) -> Iterator[list[Any]]:
+    spec = result.spec
+    keys = spec.numeric_keys
+    yield ["单位代码", "单位名称", "审核结果", "文件"] + [spec.cells[k].label for k in keys]
+    yield ["code", "name", "status", "file"] + list(keys)
+    for i in result.included:
+        yield [i.code, i.name, STATE_TEXT.get(i.status, i.status), Path(i.file).name] + list(i.row)
+
+
+def _note_rows(result: MergeResult) -> Iterator[list[Any]]:
+    yield ["类别", "单位代码", "单位名称", "文件", "问题代码", "说明"]
+    for e in result.excluded:
+        kind = "不在名单中" if NOT_IN_ROSTER in e.codes else "无法读取" if e.code is None else "有错误，未汇总"
+        yield [kind, e.code or "", e.name or "", e.file, "、".join(e.codes), e.reason]
+    for d in result.duplicates:
+        for f in d.superseded:
+            yield ["重复报送，未采用", d.code, d.name, f, "duplicate-return", f"采用的是较新的 {Path(d.used).name}"]
+    for a in result.missing:
+        yield ["未提交", a.code, a.name, "", "", f"名单中的单位未报送报表；邮箱：{a.email or '（名单中未填）'}"]
+    for i in result.included:
+        if i.status == "errors":
+            yield ["有错误，已按 --allow-errors 计入", i.code, i.name, i.file, "、".join(i.error_codes),
+                   "空白或非数字按 0 计入。" + " ".join(f.message for f in i.findings[:2])]
+    if not (result.excluded or result.duplicates or result.missing):
+        yield ["（无）", "", "", "", "", "全部报表均已汇总，没有遗漏。"]
+
+
+# --- adding plain sheets to a finished workbook, streaming -----------------------------------------
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+_WS_TYPE = _REL + "/worksheet"
+_WS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+_BAD_XML = {c: None for c in range(32) if c not in (9, 10, 13)}
+
+
+def _text(v: str) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(str(v).translate(_BAD_XML))
+
+
+def _cell(ref: str, v: Any, style: int) -> str:
+    s = f' s="{style}"' if style else ""
+    if v is None or v == "":
+        return ""
+    if calc.is_number(v):
+        from .fill import _number_text
+
+        return f'<c r="{ref}"{s}><v>{_number_text(v)}</v></c>'
+    # outside text is always written as text, never as a formula
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_text(v)}</t></is></c>'
+
+
+def _styles(styles_xml: bytes) -> tuple[bytes, int]:
+    """styles.xml with a bold, wrapped, bordered header style appended; returns its index."""
+    from lxml import etree
+
+    from .container import parse_xml
+
+    root = parse_xml(styles_xml)
+    ns = "{%s}" % _MAIN
+    fonts = root.find(ns + "fonts")
+    font = etree.SubElement(fonts, ns + "font")
+    etree.SubElement(font, ns + "b")
+    etree.SubElement(font, ns + "sz", val="11")
+    etree.SubElement(font, ns + "name", val="宋体")
+    fonts.set("count", str(len(fonts)))
+    xfs = root.find(ns + "cellXfs")
+    xf = etree.SubElement(xfs, ns + "xf", numFmtId="0", fontId=str(len(fonts) - 1), fillId="0", borderId="0",
+                          xfId="0", applyFont="1", applyAlignment="1")
+    etree.SubElement(xf, ns + "alignment", wrapText="1", vertical="center")
+    xfs.set("count", str(len(xfs)))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True), len(xfs) - 1
+
+
+@dataclass
+class ExtraSheet:
+    """A plain sheet to append: header rows frozen (and the first columns), an autofilter on the
+    last header row. `rows` is iterated once, while it is written."""
+
+    name: str
+    rows: Iterable[list[Any]]
+    nrows: int
+    ncols: int
+    header_rows: int = 1
+    freeze_cols: int = 0
+
+    @property
+    def filter_ref(self) -> str:
+        from .layout import a1
+
+        return f"{a1(self.header_rows - 1, 0, True)}:{a1(max(self.nrows, self.header_rows) - 1, max(self.ncols, 1) - 1, True)}"
+
+
+def _write_sheet(out, sheet: ExtraSheet, header_style: int) -> None:
+    from .layout import a1, col_letter
+
+    top = a1(sheet.header_rows, sheet.freeze_cols)
+    split = (f'xSplit="{sheet.freeze_cols}" ' if sheet.freeze_cols else "") + f'ySplit="{sheet.header_rows}"'
+    pane = "bottomRight" if sheet.freeze_cols else "bottomLeft"
+    out.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}" '
+              f'xmlns:r="{_REL}"><sheetViews><sheetView workbookViewId="0">'
+              f'<pane {split} topLeftCell="{top}" activePane="{pane}" state="frozen"/>'
+              f'<selection pane="{pane}" activeCell="{top}" sqref="{top}"/></sheetView></sheetViews>'
+              '<sheetFormatPr defaultRowHeight="15"/>'
+              f'<cols><col min="1" max="2" width="16" customWidth="1"/>'
+              f'<col min="3" max="{max(sheet.ncols, 3)}" width="18" customWidth="1"/></cols><sheetData>'.encode())
+    letters = [col_letter(c) for c in range(sheet.ncols)]  # not a1(): its cache would grow with the rows
+    for n, row in enumerate(sheet.rows):
+        style = header_style if n < sheet.header_rows else 0
+        cells = "".join(_cell(f"{letters[c]}{n + 1}", v, style) for c, v in enumerate(row))
+        out.write(f'<row r="{n + 1}">{cells}</row>'.encode())
+    out.write(f'</sheetData><autoFilter ref="{sheet.filter_ref.replace("$", "")}"/>'
+              '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+              '</worksheet>'.encode())
+
+
+def add_sheets(data: bytes, sheets: list[ExtraSheet]) -> bytes:
+    """The workbook `data` with plain sheets appended, each streamed into the zip. The existing
+    parts are copied unchanged, except the workbook, its relationships, the content types and
+    the styles (one header style added)."""
+    from lxml import etree
+
+    from .container import parse_xml
+    from .layout import sheet_ref
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    wb_root = parse_xml(src.read("xl/workbook.xml"))
+    rels_root = parse_xml(src.read("xl/_rels/workbook.xml.rels"))
+    ct_root = parse_xml(src.read("[Content_Types].xml"))
+    styles_part = "xl/" + next(r.get("Target") for r in rels_root if r.get("Type", "").endswith("/styles"))
+    styles, header_style = _styles(src.read(styles_part))
+    m = "{%s}" % _MAIN
+    sheets_el = wb_root.find(m + "sheets")
+    names_el = wb_root.find(m + "definedNames")
+    if names_el is None:
+        names_el = etree.Element(m + "definedNames")
+        sheets_el.addnext(names_el)
+    next_id = max(int(s.get("sheetId")) for s in sheets_el) + 1
+    rel_ids = {r.get("Id") for r in rels_root}
+    parts = []
+    for i, sheet in enumerate(sheets):
+        part = f"xl/worksheets/xltool_extra{i + 1}.xml"
+        rid = next(f"rId{k}" for k in range(1, 10 ** 6) if f"rId{k}" not in rel_ids)
+        rel_ids.add(rid)
+        etree.SubElement(rels_root, "{%s}Relationship" % _PKG, Id=rid, Type=_WS_TYPE,
+                         Target=part.removeprefix("xl/"))
+        etree.SubElement(ct_root, "{%s}Override" % _CT, PartName="/" + part, ContentType=_WS_CT)
+        el = etree.SubElement(sheets_el, m + "sheet", name=sheet.name, sheetId=str(next_id + i))
+        el.set("{%s}id" % _REL, rid)
+        fd = etree.SubElement(names_el, m + "definedName", name="_xlnm._FilterDatabase",
+                              localSheetId=str(len(sheets_el) - 1), hidden="1")
+        fd.text = sheet_ref(sheet.name, sheet.filter_ref)
+        parts.append(part)
+    replaced = {"xl/workbook.xml": wb_root, "xl/_rels/workbook.xml.rels": rels_root, "[Content_Types].xml": ct_root}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            if info.filename in replaced:
+                z.writestr(info.filename, etree.tostring(replaced[info.filename], xml_declaration=True,
+                                                         encoding="UTF-8", standalone=True))
+            elif info.filename == styles_part:
+                z.writestr(info.filename, styles)
+            else:
+                z.writestr(info, src.read(info.filename))
+        for part, sheet in zip(parts, sheets):
+            with z.open(part, "w") as f:
+                _write_sheet(f, sheet, header_style)
+    return out.getvalue()
