@@ -3,54 +3,17 @@ library, and turns the library's typed errors into a Chinese message and an exit
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from .container import ContainerError
-from .fill import FillError
-from .returns import FormError, read_return
-from .roster import RosterError, load_roster
+from .commands.common import STATUS_TEXT, handle_errors, json_option, key_option, print_json
+from .returns import read_return
+from .roster import load_roster
 from .util import UsageError, atomic_write, check_writable_dir, read_secret
-
-
-def fail(message: str, status: int) -> None:
-    click.echo(f"错误：{message}", err=True)
-    sys.exit(status)
-
-
-def handle_errors(fn: Callable) -> Callable:
-    """Typed errors become a message and an exit status; never a traceback on bad input."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (UsageError, RosterError) as e:
-            fail(str(e), 2)
-        except (ContainerError, FormError, FillError) as e:
-            fail(e.message, 1)
-        except KeyboardInterrupt:
-            fail("已中断。", 130)
-
-    return wrapper
-
-
-def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def key_option(fn: Callable) -> Callable:
-    return click.option("--key-file", type=click.Path(dir_okay=False),
-                        help="签名密钥文件（也可用环境变量 XLTOOL_KEY）。")(fn)
-
-
-def json_option(fn: Callable) -> Callable:
-    return click.option("--json", "as_json", is_flag=True, help="以 JSON 输出到标准输出。")(fn)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -209,9 +172,6 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
     sys.exit(1 if summary["errors"] else 0)
 
 
-STATUS_TEXT = {"ok": "通过", "warnings": "有警告", "errors": "有错误", "missing": "未提交"}
-
-
 SHOWN_FINDINGS = 8
 
 
@@ -246,8 +206,7 @@ def demo(output: str) -> None:
     sys.exit(run_demo(Path(output), click.echo))
 
 
-# Commands that live beside their library modules; imported last, as they use the helpers above.
-from .commands.merge import merge, status  # noqa: E402
+from .commands.merge import merge, status  # noqa: E402  (commands kept beside their library modules)
 
 cli.add_command(merge)
 cli.add_command(status)

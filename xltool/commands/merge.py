@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import STATUS_TEXT, handle_errors, json_option, key_option, print_json
+from .common import STATUS_TEXT, handle_errors, json_option, key_option, print_json
 from ..util import UsageError, check_writable_dir, read_secret
 
 
