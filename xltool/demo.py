@@ -65,6 +65,22 @@ def run_demo(out: Path, echo: Callable[[str], None]) -> int:
         if r.findings:
             first = r.findings[0]
             echo(f"    {r.agency['name'] if r.agency else r.file}：[{first.code}] {first.message[:70]}…")
+
+    from .merge import merge_paths, write_merged_workbook
+    from .status import render_html, status_paths
+
+    report = status_paths(roster, [inbox], show_progress=False)
+    atomic_write(out / "4-报送进度.html", render_html(report).encode("utf-8"))
+    missing = [a.agency.name for a in report.agencies if a.state == "missing"]
+    echo(f"④ 进度：未提交 {len(missing)}（{'、'.join(missing)}）；进度页 → {out / '4-报送进度.html'}")
+
+    merged = merge_paths([inbox], roster=roster, show_progress=False)
+    merged_path = out / "5-汇总.xlsx"
+    write_merged_workbook(merged, merged_path, YEAR, *COORDINATOR)
+    echo(f"⑤ 汇总：计入 {len(merged.included)} 份，未计入 {len(merged.excluded)} 份（有错误），"
+         f"未提交 {len(merged.missing)} 个 → {merged_path}")
+    echo(f"    全区本年新收政府信息公开申请 {merged.values['requests.new.total']} 件，"
+         f"办结 {merged.values['requests.total.total']} 件。")
     echo("")
     echo(f"完成。全部结果在 {out}")
     return 0
