@@ -141,6 +141,7 @@ def _locked_styles(parts: dict[str, bytes], target: str | None) -> list[bool]:
 _NAME_REF = re.compile(r"^=?(?:'((?:[^']|'')+)'|([^!']+))!\$?([A-Z]{1,3})\$?(\d+)$")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_name_ref(text: str) -> tuple[str, int, int] | None:
     m = _NAME_REF.match(text.strip())
     if not m:
