@@ -208,8 +208,11 @@ def demo(output: str) -> None:
 
 from .commands.merge import merge, status  # noqa: E402  (commands kept beside their library modules)
 
+from .commands.report import report  # noqa: E402
+
 cli.add_command(merge)
 cli.add_command(status)
+cli.add_command(report)
 
 
 def main() -> None:

@@ -1,0 +1,190 @@
+"""What a report says, before it is drawn: the title, the preamble, the six sections in the
+spec's order, the figures, and whether it is a draft.
+
+The data comes from a return (or a merged workbook, which is read the same way) or from a
+`read --json` file; the prose from the narrative templates (narrative.py)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..returns import Return, normalise
+from ..spec import Spec, SpecError, Table, get_spec
+from ..util import UsageError
+from . import narrative as nv
+from .grid import shown_rows
+
+DRAFT = "草稿"
+DRAFT_NOTE = "草稿：本报告所依据的报表尚有错误，数字未经核实，不得对外公开。"
+
+
+@dataclass
+class ReportData:
+    """One agency's figures and texts, whatever file they came from."""
+
+    spec: Spec
+    year: int
+    code: str
+    name: str
+    values: dict[str, Any]  # numeric keys -> int | Decimal | None; text keys -> str
+    source: str = ""
+    problems: list[str] = field(default_factory=list)  # error-level findings: make it a draft
+
+    @property
+    def draft(self) -> bool:
+        return bool(self.problems) or any(self.values.get(k) is None for k in self.spec.numeric_keys)
+
+    def text(self, key: str) -> str:
+        value = self.values.get(key)
+        return value.strip() if isinstance(value, str) else ""
+
+
+def from_return(ret: Return, problems: list[str] | None = None) -> ReportData:
+    return ReportData(ret.spec, ret.year, ret.agency_code, ret.agency_name, dict(ret.values), ret.file,
+                      list(problems or []))
+
+
+def _number(value: Any) -> int | Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return None
+    return normalise(Decimal(str(value)), "")
+
+
+def from_json(path: Path) -> ReportData:
+    """A `read --json` file (PRODUCT.md, "The return as data"); blanks stay blanks."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"), parse_float=Decimal)
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{path} 不是有效的 JSON：{e}") from None
+    if not (isinstance(data, dict) and isinstance(data.get("values"), dict) and isinstance(data.get("agency"), dict)):
+        raise UsageError(f"{path} 不是 xltool read --json 的输出（缺少 agency 或 values）。")
+    try:
+        spec = get_spec(str(data.get("form", "gov-info-disclosure")), str(data.get("form_version", "2021")))
+    except SpecError:
+        raise UsageError(f"{path} 的表单“{data.get('form')}”版本“{data.get('form_version')}”不是本工具支持的格式。") from None
+    values: dict[str, Any] = {k: _number(data["values"].get(k)) for k in spec.numeric_keys}
+    for section in ("contact", "narrative"):
+        texts = data.get(section) or {}
+        values.update({k: str(texts.get(k.split(".", 1)[1]) or "")
+                       for k in spec.text_keys if k.startswith(section + ".")})
+    blanks = [spec.cells[k].label for k in spec.numeric_keys if values[k] is None]
+    problems = [f"有 {len(blanks)} 项数字空白或不是数字，第一项：{blanks[0]}"] if blanks else []
+    agency = data["agency"]
+    try:
+        year = int(data.get("year"))
+    except (TypeError, ValueError):
+        raise UsageError(f"{path} 中没有有效的统计年度（year）。") from None
+    return ReportData(spec, year, str(agency.get("code", "")), str(agency.get("name", "")), values, str(path),
+                      problems)
+
+
+# -- the namespace narrative templates see ------------------------------------------------
+
+def namespace(data: ReportData) -> nv.Namespace:
+    """Every figure by its canonical key (requests.new.total), and also flat under values["…"];
+    the contacts; agency.name / agency.code, year and the format's basis."""
+    spec = data.spec
+    flat: dict[str, Any] = {k: data.values.get(k) for k in spec.numeric_keys}
+    flat.update({k: data.text(k) for k in spec.text_keys if k.startswith("contact.")})
+    return nv.nest({**flat, "agency.name": data.name, "agency.code": data.code, "year": data.year,
+                    "basis": spec.basis, "values": nv.Namespace("values", flat)})
+
+
+# -- the report ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Section:
+    id: str  # the spec's section id: an anchor for the website (#review)
+    heading: str
+    paragraphs: tuple[str, ...] = ()
+    table: Table | None = None
+
+
+@dataclass
+class Report:
+    data: ReportData
+    title: str
+    preamble: tuple[str, ...]
+    sections: list[Section]
+
+    @property
+    def draft(self) -> bool:
+        return self.data.draft
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.data.values
+
+    def texts(self) -> tuple[str, ...]:
+        """Everything a reader sees, in order: to check that a rendering lost nothing."""
+        out = [self.title, *self.preamble]
+        for s in self.sections:
+            out.append(s.heading)
+            if s.table:
+                out += [c.text for row in shown_rows(s.table, self.values) for c in row]
+            out += s.paragraphs
+        return tuple(out)
+
+
+def paragraphs(text: str) -> tuple[str, ...]:
+    """Prose as paragraphs: one per line, indentation (half- or full-width) dropped."""
+    return tuple(line.strip(" \t\u3000") for line in text.splitlines() if line.strip(" \t\u3000"))
+
+
+class Narrative:
+    """Which text each part of the report gets: a block of the coordinator's --narrative file,
+    else the return's own text (itself a template), else the shipped default."""
+
+    def __init__(self, file: str | Path | None = None):
+        self.default = nv.load_file(nv.DEFAULT_FILE, "默认叙述模板 narrative.j2 ")
+        self.custom = nv.load_file(file) if file else None
+        if self.custom:
+            unknown = nv.block_names(self.custom) - nv.block_names(self.default)
+            if unknown:
+                raise nv.TemplateProblem(self.custom.where, None,
+                                         f"未知的段落 {'、'.join(sorted(unknown))}；可用的段落："
+                                         f"{'、'.join(sorted(nv.block_names(self.default)))}")
+
+    def block(self, name: str, ns: nv.Namespace) -> str:
+        source = self.custom if self.custom and name in nv.block_names(self.custom) else self.default
+        return nv.render(source, ns, name)
+
+    def section(self, section: Mapping[str, Any], data: ReportData, ns: nv.Namespace) -> tuple[str, ...]:
+        """A narrative section: its figures sentence (if the defaults have one), then its prose."""
+        sid = section["id"]
+        own = data.text(section["narrative"])
+        if own and not (self.custom and sid in nv.block_names(self.custom)):
+            prose = self._own_text(own, section["heading"], data, ns)
+        else:
+            prose = self.block(sid, ns)
+        figures = self.block(f"{sid}_figures", ns) if f"{sid}_figures" in nv.block_names(self.default) else ""
+        return paragraphs(figures) + paragraphs(prose)
+
+    @staticmethod
+    def _own_text(text: str, heading: str, data: ReportData, ns: nv.Namespace) -> str:
+        where = f"{data.name}（{data.code}）报表“{data.spec.sheets['narrative']}”表中“{heading}”的文字"
+        try:
+            return nv.render(nv.compile_text(text, where), ns)
+        except nv.TemplateProblem as e:
+            e.from_return = True
+            raise
+
+
+def title(data: ReportData) -> str:
+    return f"{data.name}{data.year}年{data.spec.title}"
+
+
+def compose(data: ReportData, narrative: Narrative) -> Report:
+    """The whole report for one agency: title, preamble and the spec's sections in order."""
+    ns = namespace(data)
+    sections = []
+    for s in data.spec.sections:
+        if "table" in s:
+            sections.append(Section(s["id"], s["heading"], table=data.spec.table(s["table"])))
+        else:
+            sections.append(Section(s["id"], s["heading"], paragraphs=narrative.section(s, data, ns)))
+    return Report(data, title(data), paragraphs(narrative.block("preamble", ns)), sections)

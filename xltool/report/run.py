@@ -1,0 +1,212 @@
+"""`xltool report` as a library call: inputs in, report files out.
+
+INPUT is a return, a merged workbook (read the same way), a `read --json` file, or a folder of
+returns; OUT is a file whose suffix names the format, or a folder that gets one file per agency
+and format, named <code>_<name>.<ext>. A return with errors gets no report unless errors are
+allowed, and then its report is marked 草稿 (draft). Every file is written whole or not at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..container import ContainerError
+from ..returns import read_return
+from ..util import UsageError, atomic_write, check_writable_dir, progress, safe_filename
+from ..verify import RETURN_SUFFIXES, duplicates, expand, verify_path, verify_paths
+from . import pdf
+from .docx import render_docx
+from .html import render_html
+from .markdown import render_markdown
+from .model import Narrative, Report, ReportData, compose, from_json, from_return
+from .narrative import TemplateProblem
+
+FORMATS = ("html", "docx", "md", "pdf")
+DEFAULT_FORMATS = ("html", "docx", "md")  # those that need no outside program
+SUFFIXES = {".html": "html", ".htm": "html", ".docx": "docx", ".md": "md", ".pdf": "pdf"}
+SHOWN_PROBLEMS = 3
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where the reports go: one file (`single`), or a folder with one file per format."""
+
+    output: Path
+    formats: tuple[str, ...]
+    single: bool
+    fragment: bool = False
+
+    def target(self, data: ReportData, fmt: str) -> Path:
+        if self.single:
+            return self.output
+        return self.output / f"{safe_filename(data.code)}_{safe_filename(data.name)}.{fmt}"
+
+
+@dataclass
+class Outcome:
+    written: list[Path] = field(default_factory=list)
+    drafts: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. an older duplicate return left out
+    refused: list[str] = field(default_factory=list)  # returns with errors: exit 1
+    failed: list[str] = field(default_factory=list)  # unusable narrative in a return: exit 2
+
+    @property
+    def status(self) -> int:
+        return 2 if self.failed else 1 if self.refused else 0
+
+
+def plan(output: str | Path, formats: str | None = None, fragment: bool = False) -> Plan:
+    """Read OUT and --format; anything unknown is a usage error, found before any work."""
+    out = Path(output)
+    suffix = out.suffix.lower()
+    wanted = tuple(dict.fromkeys(f.strip().lower().lstrip(".") for f in formats.split(",") if f.strip())) \
+        if formats else ()
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown:
+        raise UsageError(f"不支持的格式“{'、'.join(unknown)}”：--format 可选 {','.join(FORMATS)}。")
+    if suffix in SUFFIXES and not out.is_dir():
+        if wanted and wanted != (SUFFIXES[suffix],):
+            raise UsageError(f"输出文件 {out.name} 的格式由扩展名决定（{SUFFIXES[suffix]}），与 --format 不一致。"
+                             "要输出多种格式，请把 -o 设为一个文件夹。")
+        result = Plan(out, (SUFFIXES[suffix],), True, fragment)
+    elif suffix and not out.is_dir():
+        raise UsageError(f"不认识输出文件的扩展名“{out.suffix}”：请用 .html、.docx、.md 或 .pdf；"
+                         "或把 -o 设为一个文件夹，用 --format 选择格式（如 --format html,docx,pdf）。")
+    else:
+        result = Plan(out, wanted or DEFAULT_FORMATS, False, fragment)
+    if fragment and "html" not in result.formats:
+        raise UsageError("--fragment 只用于 HTML 输出（.html）。")
+    if "pdf" in result.formats:
+        pdf.require_soffice()
+    return result
+
+
+# -- inputs -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Source:
+    """One agency's input, loaded when its turn comes (a folder may hold thousands)."""
+
+    label: str
+    load: Callable[[], ReportData]
+
+
+def _who(result) -> str:
+    a = result.agency
+    return f"{a['name']}（{a['code']}）" if a else Path(result.file).name
+
+
+def _errors(result) -> list[str]:
+    return [f.message for f in result.findings if f.severity == "error"]
+
+
+def _refusal(result) -> str:
+    """The agency, how many errors, the first few (as verify words them), and what to do."""
+    errors = _errors(result)
+    shown = "".join(f"\n    {e}" for e in errors[:SHOWN_PROBLEMS])
+    more = f"\n    ……另有 {len(errors) - SHOWN_PROBLEMS} 处（xltool verify 可列出全部）" if len(errors) > SHOWN_PROBLEMS else ""
+    return (f"{_who(result)}：报表有 {len(errors)} 处错误，未生成报告。请改正后重新报送；"
+            f"确需先出草稿的，加 --allow-errors。{shown}{more}")
+
+
+def _returns(folder: Path) -> list[Path]:
+    files = [f for f in expand([folder]) if f.suffix.lower() in RETURN_SUFFIXES]
+    if not files:
+        raise UsageError(f"文件夹 {folder} 中没有找到报表（.xlsx）。")
+    return files
+
+
+def sources(path: str | Path, allow_errors: bool, outcome: Outcome) -> list[Source]:
+    """The inputs to report on; returns with errors are refused into `outcome` unless allowed."""
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"找不到输入：{path}")
+    if path.is_file() and path.suffix.lower() == ".json":
+        data = from_json(path)
+        return _checked_json(data, allow_errors, outcome)
+    if path.is_file():
+        result = verify_path(path)
+        if result.ret is None:
+            raise _unreadable(result)
+        results = [result]
+    else:
+        results = verify_paths(_returns(path))
+        superseded = [r for _, others in duplicates(results).values() for r in others]
+        outcome.notes += [f"{_who(r)}：{Path(r.file).name} 不是该单位最新的一份报表，未采用。" for r in superseded]
+        results = [r for r in results if all(r is not s for s in superseded)]
+    out = []
+    for result in results:
+        if result.agency is None:
+            outcome.refused.append(f"{Path(result.file).name}：{'；'.join(_errors(result))}")
+        elif _errors(result) and not allow_errors:
+            outcome.refused.append(_refusal(result))
+        else:
+            out.append(Source(_who(result), _loader(result)))
+    return out
+
+
+def _unreadable(result) -> Exception:
+    message = "；".join(_errors(result)) or "无法读取。"
+    return ContainerError("file-unreadable", f"{Path(result.file).name}：{message}")
+
+
+def _loader(result) -> Callable[[], ReportData]:
+    problems = _errors(result)
+    if result.ret is not None:
+        ret = result.ret
+        return lambda: from_return(ret, problems)
+    return lambda: from_return(read_return(result.file), problems)
+
+
+def _checked_json(data: ReportData, allow_errors: bool, outcome: Outcome) -> list[Source]:
+    label = f"{data.name}（{data.code}）"
+    if data.problems and not allow_errors:
+        outcome.refused.append(f"{label}：{'；'.join(data.problems)}，未生成报告。"
+                               "（请补全后重新导出；确需先出草稿的，加 --allow-errors。）")
+        return []
+    return [Source(label, lambda: data)]
+
+
+# -- outputs ------------------------------------------------------------------------------
+
+RENDERERS: dict[str, Callable[[Report, Plan], bytes]] = {
+    "html": lambda report, p: render_html(report, p.fragment),
+    "md": lambda report, _: render_markdown(report),
+    "docx": lambda report, _: render_docx(report),
+}
+
+
+def _write(report: Report, p: Plan, outcome: Outcome, pdf_jobs: list[pdf.PdfJob]) -> None:
+    for fmt in p.formats:
+        target = p.target(report.data, fmt)
+        if fmt == "pdf":
+            pdf_jobs.append(pdf.PdfJob(render_docx(report), target, report.texts()))
+            continue
+        atomic_write(target, RENDERERS[fmt](report, p))
+        outcome.written.append(target)
+
+
+def write_reports(input_path: str | Path, p: Plan, narrative: Narrative, *, allow_errors: bool = False) -> Outcome:
+    """Compose and write every report; the Outcome says what was written, refused or failed."""
+    outcome = Outcome()
+    if p.single and Path(input_path).is_dir():
+        raise UsageError("输入是一个文件夹时，-o 应为输出文件夹（每个单位一份报告）。")
+    todo = sources(input_path, allow_errors, outcome)
+    check_writable_dir(p.output.parent if p.single else p.output)
+    pdf_jobs: list[pdf.PdfJob] = []
+    for source in progress(todo, len(todo), "成文"):
+        data = source.load()
+        try:
+            report = compose(data, narrative)
+        except TemplateProblem as e:
+            if p.single or not e.from_return:
+                raise
+            outcome.failed.append(f"{source.label}：{e}")
+            continue
+        if report.draft:
+            outcome.drafts.append(source.label)
+        _write(report, p, outcome, pdf_jobs)
+    pdf.write_pdfs(pdf_jobs)
+    outcome.written += [job.target for job in pdf_jobs]
+    return outcome
