@@ -81,6 +81,13 @@ def run_demo(out: Path, echo: Callable[[str], None]) -> int:
          f"未提交 {len(merged.missing)} 个 → {merged_path}")
     echo(f"    全区本年新收政府信息公开申请 {merged.values['requests.new.total']} 件，"
          f"办结 {merged.values['requests.total.total']} 件。")
+
+    from .report import Narrative, plan, write_reports
+
+    reports = out / "6-年度报告"
+    check_writable_dir(reports)
+    outcome = write_reports(merged_path, plan(reports, "html,md,docx"), Narrative(None))
+    echo(f"⑥ 成文：{len(outcome.written)} 个文件（HTML 供网站发布，DOCX 公文格式，Markdown 供审阅）→ {reports}")
     echo("")
     echo(f"完成。全部结果在 {out}")
     return 0
