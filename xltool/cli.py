@@ -208,11 +208,14 @@ def demo(output: str) -> None:
 
 from .commands.merge import merge, status  # noqa: E402  (commands kept beside their library modules)
 
+from .commands.mail import collect, remind, send  # noqa: E402
 from .commands.report import report  # noqa: E402
 
 cli.add_command(merge)
 cli.add_command(status)
 cli.add_command(report)
+for command in (send, collect, remind):
+    cli.add_command(command)
 
 
 def main() -> None:

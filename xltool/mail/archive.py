@@ -1,0 +1,91 @@
+"""Returns that arrive zipped: list and extract a .zip attachment without trusting it.
+
+Windows' "send to compressed folder" and WinRAR in China write member names in GBK without
+the zip's UTF-8 flag; Python then reads them as CP437, so the raw bytes are recovered and
+decoded as Chinese text. Extraction is capped while streaming, whatever the directory claims.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+
+from . import mime
+from .mime import basename, decode_text
+
+MAX_MEMBERS = 200
+MAX_TOTAL = 200 * 1024 * 1024
+_CHUNK = 1 << 20
+_JUNK = ("__macosx/", ".ds_store", "thumbs.db", "desktop.ini")
+
+
+@dataclass
+class Member:
+    name: str
+    data: bytes | None  # None when it could not be extracted; `problem` says why
+    size: int
+    problem: str | None = None
+
+
+class ArchiveError(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def is_archive(data: bytes) -> bool:
+    """A plain zip: not an Office document, not an OpenDocument, not an OFD (all zips too)."""
+    if data[:4] != b"PK\x03\x04":
+        return False
+    try:
+        names = {n.lower() for n in zipfile.ZipFile(io.BytesIO(data)).namelist()}
+    except Exception:  # a damaged zip: let the workbook reader name the damage
+        return False
+    return not ({"[content_types].xml", "mimetype", "ofd.xml"} & names)
+
+
+def member_name(info: zipfile.ZipInfo) -> str:
+    """The member's name as the sender saw it: UTF-8 when flagged, else GBK or UTF-8 bytes."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    return decode_text(info.filename.encode("cp437"))
+
+
+def members(data: bytes) -> list[Member]:
+    """The files in a zip, each extracted under a cap, or with the reason it was not."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+    except Exception:
+        raise ArchiveError("压缩包已损坏，无法打开。") from None
+    if len(infos) > MAX_MEMBERS:
+        raise ArchiveError(f"压缩包内文件过多（{len(infos)} 个），已拒绝解压。")
+    out, total = [], 0
+    for info in infos:
+        name = member_name(info)
+        if any(j in name.lower() for j in _JUNK):
+            continue
+        member = _extract(zf, info, basename(name) or name, MAX_TOTAL - total)
+        total += member.size if member.data is not None else 0
+        out.append(member)
+    return out
+
+
+def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, budget: int) -> Member:
+    if info.flag_bits & 0x1:
+        return Member(name, None, info.file_size, "压缩包内的文件已加密（设置了密码），无法解压。")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return Member(name, None, info.file_size, "压缩包使用了不常见的压缩方式，请解压后直接报送。")
+    cap = min(mime.MAX_ATTACHMENT, budget)
+    chunks, size = [], 0
+    try:
+        with zf.open(info) as f:
+            while chunk := f.read(_CHUNK):
+                size += len(chunk)
+                if size > cap:
+                    return Member(name, None, size, "压缩包内的文件解压后过大，已拒绝解压。")
+                chunks.append(chunk)
+    except Exception:  # CRC errors, truncated data, zlib errors
+        return Member(name, None, info.file_size, "压缩包内的文件已损坏，无法解压。")
+    return Member(name, b"".join(chunks), size)

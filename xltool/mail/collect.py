@@ -1,0 +1,395 @@
+"""Collect the returns from a mailbox or folder into DIR, by each workbook's own metadata.
+
+Every attachment goes through the same safe reader as verify (zip-bomb and entity limits). A
+workbook of our form is filed under its agency code, whoever sent it and whatever its name;
+every version is kept and the newest by message date is current; the scan, photo or Word
+report that came with it is kept beside it; anything else is kept in DIR/unidentified/ with the
+reason. Nothing is lost and nothing is saved twice (SHA-256), and `manifest.json` accounts for
+every message and attachment, so a second run over the same mail changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from ..container import ContainerError
+from ..returns import FormError, Return, from_book
+from ..roster import CODE, Agency
+from ..util import atomic_write, check_writable_dir, safe_filename
+from ..xlsx import load_book
+from . import mime
+from .archive import ArchiveError, is_archive, members
+from .manifest import Manifest
+from .sources import Envelope, SourceError
+
+MiB = 1 << 20
+CST = timezone(timedelta(hours=8))  # China Standard Time: the dates people in the round read
+SAVE_EVERY = 50  # messages between manifest saves; files are saved first, so a crash loses no file
+MAX_ARCHIVE_DEPTH = 2
+UNIDENTIFIED = "unidentified"
+
+
+@dataclass
+class Item:
+    """One attachment (or zip member) on its way into the manifest."""
+
+    name: str
+    data: bytes | None
+    size: int
+    archive: str | None = None
+    action: str = ""
+    reason: str | None = None
+    ret: Return | None = None
+    kind: str | None = None  # a document that may accompany a return (scan, photo, Word report)
+    agency: str | None = None
+    file: str | None = None
+    notes: list[str] = field(default_factory=list)
+    sha256: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sha256 = hashlib.sha256(self.data).hexdigest() if self.data is not None else None
+
+
+@dataclass
+class Summary:
+    new_messages: int = 0
+    known_messages: int = 0
+    saved: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: int = 0
+    companions: int = 0
+    unidentified: list[dict[str, Any]] = field(default_factory=list)
+    too_large: list[dict[str, Any]] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason): retried next run
+    source_error: str | None = None
+    current: dict[str, str] = field(default_factory=dict)
+    missing: list[Agency] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed and self.source_error is None
+
+
+def collect(source, out: Path, roster: list[Agency] | None = None, since: date | None = None) -> Summary:
+    """Read every new message of `source` into `out`; a failure part-way keeps what was done."""
+    check_writable_dir(out)
+    manifest = Manifest.open(out)
+    collector = _Collector(manifest, out, roster, None if source.filters_since else since)
+    try:
+        for n, envelope in enumerate(source.envelopes(collector.known), 1):
+            collector.take(envelope)
+            if n % SAVE_EVERY == 0:
+                manifest.save()
+    except SourceError as e:
+        collector.summary.source_error = e.message
+    finally:
+        manifest.save()
+    return collector.finish()
+
+
+class _Collector:
+    def __init__(self, manifest: Manifest, out: Path, roster: list[Agency] | None, since: date | None):
+        self.manifest, self.out, self.since = manifest, out, since
+        self.roster = {a.code: a for a in roster} if roster else None
+        self.by_email = {a.email.lower(): a for a in roster or () if a.email}
+        self.summary = Summary()
+
+    def known(self, key: str) -> bool:
+        """For a source that can skip known messages before downloading them (IMAP)."""
+        seen = self.manifest.known(key)
+        self.summary.known_messages += seen
+        return seen
+
+    def take(self, env: Envelope) -> None:
+        if env.error:
+            self.summary.failed.append((env.origin, env.error))
+            return
+        try:
+            if env.raw is not None:
+                record = self._message(env)
+            elif env.file_name is not None:
+                record = self._loose(env)
+            else:
+                record = self._oversized(env)
+        except OSError as e:  # the output folder: disk full, permissions
+            self.summary.failed.append((env.origin, f"无法保存：{e.strerror or e}"))
+            return
+        if record is not None:
+            self.manifest.add(record)
+            self.summary.new_messages += 1
+
+    # --- one message ----------------------------------------------------------------------------
+
+    def _message(self, env: Envelope) -> dict[str, Any] | None:
+        msg = mime.parse(env.raw)
+        key = mime.header_text(msg, "message-id").strip() or "sha256:" + _raw_digest(env.raw)
+        if self.known(key):
+            return None
+        when = mime.message_date(msg) or env.fallback_date
+        if self.since and when and when.astimezone(CST).date() < self.since:
+            return None
+        name, addr = mime.sender(msg)
+        walked = mime.walk(msg)
+        items = [i for a in walked.attachments for i in self._classify(a.name, a.data, a.size, inline=a.inline_image)]
+        self._assign_companions(items)
+        stamp = _stamp(when)
+        for item in items:
+            self._check_return(item, addr)
+            self._store(item, stamp)
+        record = {"key": key, "origin": env.origin, "message_id": key if not key.startswith("sha256:") else None,
+                  "from": addr or None, "from_name": name or None, "subject": mime.header_text(msg, "subject"),
+                  "date": _iso(when), "sender_agency": self._sender_agency(addr),
+                  "attachments": [self._entry(i) for i in items],
+                  "links": mime.large_attachment_links(walked.bodies), "notes": _message_notes(walked, items),
+                  "defects": sorted(set(walked.defects))}
+        self._summarise(record, items)
+        return _compact(record)
+
+    def _loose(self, env: Envelope) -> dict[str, Any] | None:
+        """A file that came by USB or chat: one attachment without a message; dated by the
+        workbook's own save time, else the file time."""
+        data = env.data
+        key = "file:" + (hashlib.sha256(data).hexdigest() if data is not None else f"{env.origin}:{env.too_large}")
+        if self.known(key):
+            return None
+        items = self._classify(env.file_name or "", data, env.too_large or len(data or b""))
+        saved = next((_parse_iso(i.ret.saved_at) for i in items if i.ret and i.ret.saved_at), None)
+        when = saved or env.fallback_date
+        for item in items:
+            self._check_return(item, "")
+            self._store(item, _stamp(when))
+        record = {"key": key, "origin": env.origin, "date": _iso(when), "attachments": [self._entry(i) for i in items]}
+        self._summarise(record, items)
+        return _compact(record)
+
+    def _oversized(self, env: Envelope) -> dict[str, Any] | None:
+        """A message too large to download: recorded, so the coordinator fetches it by hand."""
+        key = env.message_id or f"oversized:{env.origin}"
+        if self.known(key):
+            return None
+        note = f"邮件过大（{env.too_large / MiB:.1f} MB），未下载，请在邮箱中手工查看。"
+        self.summary.too_large.append({"origin": env.origin, "reason": note})
+        return {"key": key, "origin": env.origin, "attachments": [], "notes": [note]}
+
+    # --- what each attachment is ---------------------------------------------------------------
+
+    def _classify(self, name: str, data: bytes | None, size: int, archive: str | None = None,
+                  depth: int = 0, inline: bool = False) -> list[Item]:
+        item = Item(name, data, size, archive)
+        if data is None:
+            item.action = "too-large"
+            item.reason = f"文件过大（{size / MiB:.1f} MB，上限 {mime.MAX_ATTACHMENT // MiB} MB），未保存，请手工查看。"
+        elif inline:
+            item.action, item.reason = "ignored", "正文中的图片（如签名档图标），不是附件。"
+        elif not data:
+            item.action, item.reason = "ignored", "空附件（0 字节）。"
+        elif is_archive(data):
+            return self._expand(item, depth)
+        else:
+            _identify(item)
+        return [item]
+
+    def _expand(self, item: Item, depth: int) -> list[Item]:
+        if depth >= MAX_ARCHIVE_DEPTH:
+            item.action, item.reason = "unidentified", "压缩包内又套了压缩包，请解压后直接报送 .xlsx 报表。"
+            return [item]
+        try:
+            inner = members(item.data)
+        except ArchiveError as e:
+            item.action, item.reason = "unidentified", e.message
+            return [item]
+        item.action, item.reason = "archive", f"压缩包，含 {len(inner)} 个文件，已逐个处理。"
+        out = [item]
+        for m in inner:
+            if m.data is None:
+                out.append(Item(m.name, None, m.size, item.name, "unidentified", m.problem))
+            else:
+                out.extend(self._classify(m.name, m.data, m.size, item.name, depth + 1))
+        return out
+
+    def _assign_companions(self, items: list[Item]) -> None:
+        """Documents beside a return (the sealed scan, a Word report) belong to its agency; without
+        a return, or with returns of several agencies, they are kept as unidentified."""
+        agencies = {i.ret.agency_code for i in items if i.ret is not None}
+        for item in items:
+            if item.kind is None:
+                continue
+            if len(agencies) == 1:
+                item.action, item.agency, item.reason = "companion", next(iter(agencies)), None
+            else:
+                item.action = "unidentified"
+                item.reason = ("邮件含多个单位的报表，无法确定此附件的归属。" if agencies else
+                               "邮件中没有报送表。" + (item.reason or ""))
+
+    def _check_return(self, item: Item, sender: str) -> None:
+        """Notes about a return: a code not in the roster, another name, an unexpected sender."""
+        if item.ret is None or self.roster is None:
+            return
+        code, agency = item.agency, self.roster.get(item.agency or "")
+        if agency is None:
+            item.notes.append(f"单位代码“{code}”不在名单中。")
+            return
+        if item.ret.agency_name != agency.name:
+            item.notes.append(f"报表中的单位名称“{item.ret.agency_name}”与名单中的“{agency.name}”不一致。")
+        if sender and agency.email and sender != agency.email.lower():
+            item.notes.append(f"发件人 {sender} 不是名单中该单位的邮箱 {agency.email}（已按报表中的单位代码归档）。")
+
+    def _sender_agency(self, addr: str) -> str | None:
+        agency = self.by_email.get(addr)
+        return agency.code if agency else None
+
+    # --- saving ---------------------------------------------------------------------------------
+
+    def _store(self, item: Item, stamp: str) -> None:
+        if item.data is None or item.action not in ("return", "companion", "unidentified"):
+            return
+        sha = item.sha256
+        if item.action == "return":
+            where, name = item.agency, f"{item.agency}_{stamp}_{sha[:8]}.{item.ret.book.kind}"
+        elif item.action == "companion":
+            where, name = f"{item.agency}/attachments", f"{stamp}_{sha[:8]}_{_safe_name(item)}"
+        else:
+            where, name = UNIDENTIFIED, f"{stamp}_{sha[:8]}_{_safe_name(item)}"
+        existing = self.manifest.stored(sha, where)
+        if item.action == "return":
+            item.action = "duplicate" if existing else "saved"
+        item.file = existing or f"{where}/{name}"
+        if existing is None:
+            path = self.out / item.file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, item.data)
+            self.manifest.remember(sha, where, item.file)
+
+    def _entry(self, item: Item) -> dict[str, Any]:
+        ret = item.ret
+        return {"name": item.name or None, "size": item.size, "sha256": item.sha256, "action": item.action,
+                "agency": item.agency, "agency_name": ret.agency_name if ret else None,
+                "year": ret.year if ret else None, "saved_at": ret.saved_at if ret else None,
+                "kind": item.kind, "archive": item.archive, "file": item.file, "reason": item.reason,
+                "notes": item.notes or None}
+
+    def _summarise(self, record: dict[str, Any], items: list[Item]) -> None:
+        s = self.summary
+        for item, entry in zip(items, record["attachments"]):
+            about = dict(entry, origin=record["origin"], **{"from": record.get("from")})
+            if item.action == "saved":
+                s.saved.append(about)
+            s.duplicates += item.action == "duplicate"
+            s.companions += item.action == "companion"
+            if item.action == "unidentified":
+                s.unidentified.append(about)
+            if item.action == "too-large":
+                s.too_large.append(about)
+            s.notes.extend(f"{record['origin']}：{n}" for n in item.notes)
+        s.notes.extend(f"{record['origin']}（{record.get('from') or '无发件人'}）：{n}" for n in record.get("notes", ()))
+        s.links.extend({"origin": record["origin"], "from": record.get("from"), "url": url}
+                       for url in record.get("links", ()))
+
+    def finish(self) -> Summary:
+        self.summary.current = current = self.manifest.current()
+        if self.roster is not None:
+            self.summary.missing = [a for code, a in self.roster.items() if code not in current]
+        return self.summary
+
+
+# --- identifying one file -------------------------------------------------------------------------
+
+
+def _identify(item: Item) -> None:
+    """Read the file as a return with the safe reader; else say what it is and why it is no return."""
+    try:
+        ret = from_book(load_book(item.data), item.name, item.sha256)
+    except (ContainerError, FormError) as e:
+        item.kind = document_kind(item.data)
+        item.action, item.reason = "unidentified", e.message
+        return
+    except Exception as e:  # hostile input must never stop the run or lose the file
+        item.action, item.reason = "unidentified", f"读取时出错（{type(e).__name__}），无法识别。"
+        return
+    if not CODE.match(ret.agency_code):  # the code names a folder: never trust it as a path
+        item.action, item.reason = "unidentified", f"报表中的单位代码“{ret.agency_code[:40]}”无效，无法确定是哪个单位的报表。"
+        return
+    item.action, item.ret, item.agency = "return", ret, ret.agency_code
+
+
+_MAGIC = ((b"%PDF", "PDF 文件"), (b"\xff\xd8\xff", "图片"), (b"\x89PNG", "图片"), (b"GIF8", "图片"),
+          (b"II*\x00", "图片"), (b"MM\x00*", "图片"))
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def document_kind(data: bytes) -> str | None:
+    """What kind of document accompanies a return, by content: a scan (PDF, image, OFD) or a
+    Word report; None for anything else."""
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "图片"
+    if data.startswith(_OLE) and "WordDocument".encode("utf-16-le") in data:
+        return "Word 文档"
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            names = [n.lower() for n in zipfile.ZipFile(io.BytesIO(data)).namelist()]
+        except Exception:
+            return None
+        if any(n.startswith("word/") for n in names):
+            return "Word 文档"
+        if "ofd.xml" in names:
+            return "OFD 文件"
+    return None
+
+
+# --- small helpers ---------------------------------------------------------------------------------
+
+
+def _raw_digest(raw: bytes) -> str:
+    """A message's identity when it has no Message-ID: line endings vary between mbox and IMAP."""
+    return hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()
+
+
+def _stamp(when: datetime | None) -> str:
+    return when.astimezone(CST).strftime("%Y%m%dT%H%M%S") if when else "00000000T000000"
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.astimezone(CST).isoformat() if when else None
+
+
+def _parse_iso(text: str) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+_EXTENSIONS = {"PDF 文件": ".pdf", "图片": ".jpg", "Word 文档": ".doc", "OFD 文件": ".ofd"}
+
+
+def _safe_name(item: Item) -> str:
+    return safe_filename(item.name, 80) if item.name else "附件" + _EXTENSIONS.get(item.kind or "", ".bin")
+
+
+def _message_notes(walked: mime.Walk, items: list[Item]) -> list[str]:
+    notes = []
+    if all(i.action == "ignored" for i in items):
+        notes.append("邮件没有附件。")
+    if walked.truncated:
+        notes.append("邮件结构嵌套过深或部件过多，其余部分已跳过。")
+    if walked.defects:
+        notes.append("邮件格式不规范（见 defects），已尽量读取。")
+    return notes
+
+
+def _compact(record: dict[str, Any]) -> dict[str, Any]:
+    """Leave out empty fields: the manifest is read by people too."""
+    out = {k: v for k, v in record.items() if v not in (None, [], "")}
+    out["attachments"] = [{k: v for k, v in a.items() if v is not None} for a in record.get("attachments", [])]
+    return out

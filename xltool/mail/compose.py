@@ -1,0 +1,87 @@
+"""Outgoing messages: Chinese subject and body from the Jinja2 templates in templates/mail/,
+the workbook attached under a name every common client shows.
+
+The templates run in Jinja2's sandbox: they are meant to be edited by the office that runs the
+round, and the text they print (agency names, findings) comes from outside.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from ..roster import EMAIL, Agency
+from ..spec import TEMPLATES
+from ..util import UsageError
+from .mime import XLSX_TYPE, attachment_part, encoded_words
+
+MAIL_TEMPLATES = TEMPLATES / "mail"
+SMTP_POLICY = compat32.clone(linesep="\r\n")
+
+
+@dataclass(frozen=True)
+class Sender:
+    name: str
+    address: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Sender":
+        """`gkb@example.gov.cn` or `某某区政务公开办 <gkb@example.gov.cn>`."""
+        name, address = parseaddr(text or "")
+        if not EMAIL.match(address):
+            raise UsageError(f"发件地址“{text}”无效，应为 gkb@example.gov.cn 或 \"某某区政务公开办 <gkb@example.gov.cn>\"。")
+        return cls(name.strip(), address)
+
+    @property
+    def domain(self) -> str:
+        return self.address.rsplit("@", 1)[1]
+
+
+def cn_date(value: date) -> str:
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(loader=FileSystemLoader(str(MAIL_TEMPLATES)), autoescape=False,
+                               undefined=StrictUndefined, keep_trailing_newline=True)
+    env.filters["cn_date"] = cn_date
+    return env
+
+
+def render(kind: str, **context) -> tuple[str, str]:
+    """(subject, body) from templates/mail/<kind>_subject.txt and <kind>_body.txt."""
+    try:
+        subject = _environment().get_template(f"{kind}_subject.txt").render(**context)
+        body = _environment().get_template(f"{kind}_body.txt").render(**context)
+    except TemplateError as e:
+        raise UsageError(f"邮件模板 templates/mail/{kind}_*.txt 有误：{e}") from None
+    return " ".join(subject.split()), body
+
+
+def compose(sender: Sender, agency: Agency, subject: str, body: str,
+            attachments: list[tuple[str, bytes]]) -> tuple[str, bytes]:
+    """(Message-ID, the message as CRLF bytes, ready for SMTP or an .eml file)."""
+    msg = MIMEMultipart("mixed")
+    msg["From"] = formataddr((encoded_words(sender.name), sender.address)) if sender.name else sender.address
+    msg["To"] = formataddr((encoded_words(agency.name), agency.email))
+    msg["Subject"] = Header(subject, "utf-8", header_name="Subject")
+    msg["Date"] = format_datetime(datetime.now().astimezone())
+    message_id = make_msgid(idstring=agency.code, domain=sender.domain)
+    msg["Message-ID"] = message_id
+    text = MIMEText(body, "plain", "utf-8")
+    del text["MIME-Version"]
+    msg.attach(text)
+    for name, data in attachments:
+        msg.attach(attachment_part(data, name, XLSX_TYPE))
+    return message_id, msg.as_bytes(policy=SMTP_POLICY)
+

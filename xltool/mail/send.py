@@ -1,0 +1,102 @@
+"""`xltool send`: mail each agency its own workbook.
+
+The workbook is matched to the agency by its own metadata (the agency code `generate` wrote
+into it), never by its file name, so a renamed or misfiled workbook cannot go to the wrong
+office. It is attached byte for byte as it is on disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from ..container import ContainerError
+from ..returns import FormError, read_return
+from ..roster import Agency
+from ..util import UsageError, safe_filename
+from .compose import Sender, cn_date, compose, render
+from .deliver import Job, MessageFailed, Report, SendLog, deliver_all
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+
+
+@dataclass(frozen=True)
+class Workbook:
+    """What send needs of a workbook, without keeping the parsed book in memory; the fields
+    `verify.choose` reads to pick one of two workbooks of an agency."""
+
+    file: str
+    code: str
+    year: int
+    saved_at: str | None
+    mtime: float
+    sha256: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.file)
+
+
+@dataclass
+class Workbooks:
+    by_code: dict[str, Workbook] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def find_workbooks(folder: Path) -> Workbooks:
+    """The workbooks of a folder by the agency code inside them; of two for one agency, the one
+    PRODUCT.md's rule picks (`verify.choose`), and the other is named."""
+    from ..verify import choose
+
+    if not folder.is_dir():
+        raise UsageError(f"找不到工作簿文件夹：{folder}")
+    found, groups = Workbooks(), {}
+    for path in sorted(p for p in folder.iterdir()
+                       if p.suffix.lower() in WORKBOOK_SUFFIXES and not p.name.startswith(("~$", "."))):
+        try:
+            ret = read_return(path)
+        except (ContainerError, FormError) as e:
+            found.notes.append(f"{path.name}：{e.message}")
+            continue
+        book = Workbook(str(path), ret.agency_code, ret.year, ret.saved_at, path.stat().st_mtime, ret.sha256)
+        groups.setdefault(book.code, []).append(book)
+    for code, group in groups.items():
+        used = found.by_code[code] = choose(group)
+        found.notes += [f"单位 {code} 有多个工作簿：使用 {used.path.name}，未使用 {w.path.name}。" for w in group if w is not used]
+    return found
+
+
+@dataclass
+class SendResult:
+    report: Report
+    missing: list[Agency]  # no workbook for these
+    notes: list[str]
+
+
+def send(folder: Path, agencies: list[Agency], sender: Sender, transport, log: SendLog | None,
+         deadline: date | None = None, contact: str | None = None) -> SendResult:
+    """Mail every roster agency its workbook; agencies without one are reported, not guessed."""
+    workbooks = find_workbooks(folder)
+    roster_codes = {a.code for a in agencies}
+    notes = workbooks.notes + [f"{w.path.name}：单位代码 {code} 不在名单中，未发送。"
+                               for code, w in workbooks.by_code.items() if code not in roster_codes]
+    jobs = [_job(a, workbooks.by_code[a.code], sender, deadline, contact)
+            for a in agencies if a.code in workbooks.by_code]
+    missing = [a for a in agencies if a.code not in workbooks.by_code]
+    return SendResult(deliver_all(jobs, transport, log), missing, notes)
+
+
+def _job(agency: Agency, book: Workbook, sender: Sender, deadline: date | None, contact: str | None) -> Job:
+    def build() -> tuple[str, bytes]:
+        subject, body = render("send", agency=agency, year=book.year, file_name=book.path.name,
+                               deadline=cn_date(deadline) if deadline else None, contact=contact,
+                               coordinator=sender.name, today=cn_date(date.today()))
+        try:
+            data = book.path.read_bytes()
+        except OSError as e:
+            raise MessageFailed(f"无法读取工作簿 {book.path.name}：{e.strerror or e}") from None
+        return compose(sender, agency, subject, body, [(book.path.name, data)])
+
+    return Job(agency, f"send:{agency.code}:{book.sha256}", f"{agency.code}_{safe_filename(agency.name)}_填报通知.eml",
+               build, {"file": book.path.name, "sha256": book.sha256})
