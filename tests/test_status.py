@@ -132,7 +132,6 @@ def test_html_page_in_headless_chromium(round_, tmp_path):
 def test_a_collected_folder_shows_the_sealed_scan(tmp_path):
     """In a folder written by collect, the manifest names the current return and the other
     attachments of the agency's messages (the signed and sealed scan)."""
-    pytest.importorskip("xltool.mail.manifest")
     returns = tmp_path / "returns"
     make_return(returns, "001", "某某市教育局", seed=1)
     make_return(returns, "001", "某某市教育局", seed=2, file="001_newer_but_not_current.xlsx")

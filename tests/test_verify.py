@@ -242,7 +242,7 @@ def test_folder_of_many_files(tmp_path):
 
 def test_duplicates_are_named(tmp_path):
     old = make_return(tmp_path, consistent(1), filename="old.xlsx")
-    new = make_return(tmp_path, consistent(2), filename="new.xlsx")
+    make_return(tmp_path, consistent(2), filename="new.xlsx")
     os.utime(old, (1, 1))
     results = {Path(r["file"]).name: r for r in verify_json(str(tmp_path))[1]["returns"]}
     assert [f["code"] for f in results["old.xlsx"]["findings"]] == ["duplicate-return"]

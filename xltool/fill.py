@@ -16,17 +16,16 @@ from lxml import etree
 
 from . import calc
 from .container import open_container, parse_xml
-from .layout import layout_for
+from .layout import a1, layout_for
 from .returns import from_book
+from .util import Problem
 from .xlsx import NS, Book, book_from_container, parse_ref
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
 
-class FillError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class FillError(Problem):
+    """Values that cannot be written into the workbook."""
 
 
 def _number_text(v: Any) -> str:
@@ -40,8 +39,6 @@ def _number_text(v: Any) -> str:
 
 
 def _find_cell(sheet_root, row: int, col: int, create: bool = True):
-    from .layout import a1
-
     data = sheet_root.find(NS + "sheetData")
     ref = a1(row, col)
     target_row = None

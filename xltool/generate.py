@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -12,7 +10,7 @@ from . import writer
 from .fill import fill_bytes
 from .roster import Agency
 from .spec import Spec, spec_for_year
-from .util import UsageError, atomic_write, progress, safe_filename
+from .util import UsageError, atomic_write, parallel_map, safe_filename
 
 PARALLEL_FROM = 40  # below this, starting worker processes costs more than it saves
 
@@ -69,8 +67,4 @@ def generate_roster(agencies: list[Agency], year: int, out_dir: Path, key: bytes
     for a in agencies:
         prefill = carry_over(spec, previous.get(a.code, {})) if previous else {}
         jobs.append(Job(year, a.code, a.name, str(out_dir / file_name(a, year)), key, tuple(prefill.items())))
-    workers = workers or min(2, os.cpu_count() or 1)
-    if len(jobs) < PARALLEL_FROM or workers < 2:
-        return [_run(j) for j in progress(jobs, len(jobs), "生成")]
-    with ProcessPoolExecutor(workers) as pool:
-        return list(progress(pool.map(_run, jobs, chunksize=16), len(jobs), "生成"))
+    return parallel_map(_run, jobs, "生成", parallel_from=PARALLEL_FROM, workers=workers, chunksize=16)

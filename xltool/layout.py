@@ -189,17 +189,12 @@ class _Builder:
             self.put(s.name, n, 1, _input_style(cell), key=cell.key)
 
     def table(self, table) -> None:
-        widths: dict[int, float] = {}
-        data_cols = {g.col for g in table.grid if g.key}
-        for c in range(table.width):
-            widths[c] = 9 if c in data_cols else 0
-        for g in table.grid:  # row headers: as wide as their labels want, within reason
-            if g.role in ("rowhead", "corner") and g.colspan == 1:
-                widths[g.col] = max(widths[g.col], min(40, 2.1 * len(g.text) / max(1, g.rowspan) + 2, 6 + len(g.text)))
-        for c, w in widths.items():
-            widths[c] = w or 9
-        if table.id == "active":
-            widths = {0: 24, **{c: 16 for c in range(1, table.width)}}
+        widths = {c: 9.0 for c in range(table.width)}
+        for g in table.grid:  # as wide as single-column labels want, within reason
+            if g.text and g.colspan == 1:
+                want = _display_width(g.text) + 2
+                cap = 40 if g.role in ("rowhead", "corner") else 16
+                widths[g.col] = max(widths[g.col], min(cap, want / max(1, g.rowspan) if g.role == "rowhead" else want))
         s = self.sheet(table.sheet, widths=widths, landscape=table.width > 6)
         top = GRID_TOP
         if table.header_rows:
@@ -218,9 +213,6 @@ class _Builder:
                 style, formula = "total", sum_formula([at[k] for k in cell.total_of], at[g.key])
             self.put(s.name, top + g.row, g.col, style, key=g.key, formula=formula,
                      rowspan=g.rowspan, colspan=g.colspan)
-        for g in table.grid:
-            if g.role == "header" and table.id == "review":
-                s.heights[top + g.row] = 48 if g.row == table.header_rows - 1 else 20
 
     def agency_row(self, sheet: str, row: int, width: int) -> None:
         self.put(sheet, row, 0, "agency", text="填报单位：" + AGENCY_NAME, colspan=max(1, width - 1))
@@ -273,9 +265,8 @@ class _Builder:
         placed = self.by_key()
         for n, rule in enumerate(live):
             row = first + n
-            at = self.spec.cells[rule.at]
             self.put(s.name, row, 0, "check_text", text=str(n + 1))
-            self.put(s.name, row, 1, "check_text", text=f"{rule.name}：{at.col_label if rule.code != 'rule-row-total' else at.row_label}")
+            self.put(s.name, row, 1, "check_text", text=f"{rule.name}：{self.spec.rule_scope(rule)}")
             self.put(s.name, row, 2, "check_text", text=rule.says)
             self.put(s.name, row, 3, "status", formula=rule_formula(rule, placed), check=rule)
         last = first + len(live) - 1

@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +25,7 @@ from . import calc
 from .findings import Finding
 from .roster import Agency
 from .spec import Spec, get_spec
-from .util import UsageError, atomic_write, progress
+from .util import UsageError, atomic_write, parallel_map
 from .verify import PARALLEL_FROM, duplicates, expand, verify_path
 
 NOT_IN_ROSTER = "not-in-roster"
@@ -78,15 +77,9 @@ def scan(paths: Iterable[str | os.PathLike], *, key: bytes | None = None, worker
          show_progress: bool = True, label: str = "审核") -> list[Scanned]:
     """Verify every file under `paths` (folders expanded as `verify` does), keeping per file only
     a `Scanned` record."""
-    files = expand(paths)
-    workers = workers or min(2, os.cpu_count() or 1)
-    jobs = [(f, key) for f in files]
-    if len(jobs) < PARALLEL_FROM or workers < 2:
-        it: Iterator[Scanned] = map(_scan_one, jobs)
-        return list(progress(it, len(jobs), label) if show_progress else it)
-    with ProcessPoolExecutor(workers) as pool:
-        it = pool.map(_scan_one, jobs, chunksize=8)
-        return list(progress(it, len(jobs), label) if show_progress else it)
+    jobs = [(f, key) for f in expand(paths)]
+    return parallel_map(_scan_one, jobs, label, parallel_from=PARALLEL_FROM, workers=workers,
+                        show_progress=show_progress)
 
 
 def check_one_form(scanned: Sequence[Scanned]) -> tuple[str, str, int] | None:

@@ -20,18 +20,16 @@ from . import calc
 from .container import ContainerError
 from .layout import a1, layout_for
 from .spec import Spec, get_spec
+from .util import Problem
 from .xlsx import Book, Cell, load_book
 
 META_SHEET = "_xltool"
 
 
-class FormError(Exception):
+class FormError(Problem):
     """A readable workbook that is not a return of a form we know."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.code = "form-unknown"
-        self.message = message
+    code = "form-unknown"
 
 
 @dataclass
@@ -111,7 +109,7 @@ def parse_number(text: str) -> Decimal | None:
     return d if d.is_finite() else None
 
 
-def normalise(d: Decimal, numeric_type: str) -> int | Decimal:
+def normalise(d: Decimal) -> int | Decimal:
     if d == d.to_integral_value():
         return int(d)
     return d
@@ -138,9 +136,9 @@ def _entry(spec: Spec, book: Book, key: str, where: tuple[str, int, int] | None)
         if cell.formula is not None:
             e.saved = num
             e.kind = "number"
-            e.value = normalise(num, cell_spec.type) if num is not None else None
+            e.value = normalise(num) if num is not None else None
         elif num is not None:
-            e.kind, e.value = "number", normalise(num, cell_spec.type)
+            e.kind, e.value = "number", normalise(num)
         else:
             e.kind, e.text = "text", raw
     elif cell.type == "s" and raw not in (None, ""):
@@ -152,7 +150,7 @@ def _entry(spec: Spec, book: Book, key: str, where: tuple[str, int, int] | None)
         if num is None:
             e.kind = "text" if raw.strip() else "blank"
         else:
-            e.kind, e.value = "text-number", normalise(num, cell_spec.type)
+            e.kind, e.value = "text-number", normalise(num)
     elif cell.type in ("b", "e"):
         e.kind, e.text = "other", raw
     return e
@@ -163,7 +161,7 @@ def _plain_number(raw: str) -> str:
     num = parse_number(raw)
     if num is None:
         return raw
-    return str(normalise(num, "count"))
+    return str(normalise(num))
 
 
 def read_meta(book: Book) -> dict[str, str]:
@@ -230,17 +228,19 @@ def from_book(book: Book, file: str = "", sha256: str = "") -> Return:
     return ret
 
 
-def _leaf_inputs(spec: Spec, key: str) -> list[str]:
-    out = []
+@functools.lru_cache(maxsize=None)
+def _leaf_inputs(spec: Spec, key: str) -> tuple[str, ...]:
+    """The inputs a total adds up, through the totals it sums."""
+    out: list[str] = []
     for k in spec.cells[key].total_of:
         out.extend(_leaf_inputs(spec, k) if spec.cells[k].is_total else [k])
-    return out
+    return tuple(out)
 
 
 def read_return(source: str | os.PathLike) -> Return:
     """Read one return. Raises ContainerError (unreadable) or FormError (not our form)."""
     path = Path(source)
-    data = _read_bounded(path)
+    data = read_bounded(path)
     book = load_book(data)
     return from_book(book, str(path), hashlib.sha256(data).hexdigest())
 
@@ -248,7 +248,7 @@ def read_return(source: str | os.PathLike) -> Return:
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
-def _read_bounded(path: Path) -> bytes:
+def read_bounded(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:

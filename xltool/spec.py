@@ -185,6 +185,17 @@ class Spec:
             out |= {g.text for g in t.grid if g.text and not g.key}
         return out
 
+    def rule_scope(self, rule: Rule) -> str:
+        """What one instance of a rule is about, in the official words: the column of a
+        per-column rule, the row of a per-row rule, the block of table 3."""
+        cells = [self.cells[t.key] for t in rule.left + rule.right]
+        for labels in ({c.col_label for c in cells}, {c.row_label for c in cells}):
+            if len(labels) == 1 and next(iter(labels)):
+                return next(iter(labels))
+        parts = [c.col_label.split("／") for c in cells]
+        common = [p[0] for p in zip(*parts) if len(set(p)) == 1]
+        return "／".join(common) or self.cells[rule.at].label
+
     def supports_year(self, year: int) -> bool:
         return self.years[0] <= year <= self.years[1]
 

@@ -85,10 +85,8 @@ def status_paths(roster: Sequence[Agency], paths: Iterable[str | os.PathLike], *
 def collected_attachments(paths: Iterable[str | os.PathLike]) -> dict[str, list[str]]:
     """Agency code -> the other attachments of its messages (a signed and sealed scan, usually),
     from the manifest of folders written by `collect`; empty where there is none."""
-    try:
-        from .mail.manifest import load
-    except ImportError:
-        return {}
+    from .mail.manifest import load
+
     out: dict[str, list[str]] = {}
     for p in map(Path, paths):
         data = load(p) if p.is_dir() else None

@@ -4,17 +4,37 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterable, Iterator, TypeVar
+from concurrent.futures import ProcessPoolExecutor
+from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
-class UsageError(Exception):
-    """The command was used wrongly (exit status 2); the message is for the user, in Chinese."""
+class Problem(Exception):
+    """An expected failure; its message, in Chinese, is for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(Problem):
+    """The command was used wrongly (exit status 2)."""
+
+
+def find_soffice() -> str | None:
+    """Path of LibreOffice's `soffice` launcher, or None when it is not installed."""
+    for name in ("soffice", "libreoffice"):
+        if found := shutil.which(name):
+            return found
+    fallback = Path("/usr/lib/libreoffice/program/soffice")
+    return str(fallback) if fallback.exists() else None
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
@@ -69,6 +89,19 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 def safe_filename(text: str, limit: int = 60) -> str:
     return _UNSAFE.sub("_", text).strip(" .")[:limit] or "_"
+
+
+def parallel_map(fn: Callable[[T], R], jobs: list[T], label: str, *, parallel_from: int,
+                 workers: int | None = None, chunksize: int = 8, show_progress: bool = True) -> list[R]:
+    """`fn` over the jobs, in order, on both cores when there are enough jobs to pay for the
+    worker processes; a progress bar on a terminal."""
+    workers = workers or min(2, os.cpu_count() or 1)
+    if len(jobs) < parallel_from or workers < 2:
+        results: Iterable[R] = map(fn, jobs)
+        return list(progress(results, len(jobs), label) if show_progress else results)
+    with ProcessPoolExecutor(workers) as pool:
+        results = pool.map(fn, jobs, chunksize=chunksize)
+        return list(progress(results, len(jobs), label) if show_progress else results)
 
 
 def progress(items: Iterable[T], total: int, label: str, stream=None) -> Iterator[T]:

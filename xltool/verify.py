@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -16,8 +15,9 @@ from .checks import Context, families
 from .container import ContainerError
 from .findings import Finding, finding, status_of
 from .returns import FormError, Return, from_book, read_meta
-from .returns import _read_bounded as read_bounded
+from .returns import read_bounded
 from .spec import get_spec
+from .util import parallel_map
 from .xlsx import Book, load_book
 
 PARALLEL_FROM = 24
@@ -125,10 +125,8 @@ def _ignored(f: Path, root: Path) -> bool:
 
 
 def _collected(folder: Path) -> list[Path] | None:
-    try:
-        from .mail.manifest import current_returns
-    except ImportError:
-        return None
+    from .mail.manifest import current_returns
+
     current = current_returns(folder)
     return None if current is None else sorted(current.values())
 
@@ -143,17 +141,9 @@ def _worker(args) -> FileResult:
 def verify_paths(paths: Iterable[str | os.PathLike], *, key: bytes | None = None,
                  previous: Mapping[str, Mapping[str, Any]] | None = None, workers: int | None = None,
                  show_progress: bool = True) -> list[FileResult]:
-    from .util import progress
-
-    files = expand(paths)
-    workers = workers or min(2, os.cpu_count() or 1)
-    jobs = [(f, key, previous) for f in files]
-    if len(files) < PARALLEL_FROM or workers < 2:
-        results = [_worker(j) for j in (progress(jobs, len(jobs), "审核") if show_progress else jobs)]
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            it = pool.map(_worker, jobs, chunksize=8)
-            results = list(progress(it, len(jobs), "审核") if show_progress else it)
+    jobs = [(f, key, previous) for f in expand(paths)]
+    results = parallel_map(_worker, jobs, "审核", parallel_from=PARALLEL_FROM, workers=workers,
+                           show_progress=show_progress)
     mark_duplicates(results)
     return results
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import functools
 import json
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+import xltool.util
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 LO_UNO = Path(__file__).with_name("lo_uno.py")
@@ -29,14 +30,7 @@ class LibreOfficeError(RuntimeError):
     """LibreOffice failed; the message carries its diagnostics."""
 
 
-@functools.cache
-def find_soffice() -> str | None:
-    """Path of the ``soffice`` launcher, or None when LibreOffice is not installed."""
-    for name in ("soffice", "libreoffice"):
-        if found := shutil.which(name):
-            return found
-    fallback = Path("/usr/lib/libreoffice/program/soffice")
-    return str(fallback) if fallback.exists() else None
+find_soffice = functools.cache(xltool.util.find_soffice)
 
 
 @functools.cache

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..layout import Layout
+from ..layout import Layout, layout_for
 from ..returns import Return
 from ..spec import Spec
 
@@ -23,7 +23,6 @@ class Context:
 
     @property
     def layout(self) -> Layout:
-        from ..layout import layout_for
         return layout_for(self.ret.spec)
 
     def place(self, key: str) -> tuple[str | None, str | None]:

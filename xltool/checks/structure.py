@@ -7,7 +7,8 @@ import re
 
 from .. import calc
 from ..findings import finding, fmt
-from ..layout import Item
+from ..layout import Item, a1
+from ..xlsx import parse_ref
 
 _SHEET_PREFIX = re.compile(r"^(?:'(?:[^']|'')+'|[^!'()+,]+)!")
 _RANGE = re.compile(r"^([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?$")
@@ -15,9 +16,6 @@ _SUM_LIKE = re.compile(r"^(?:SUM\((.*)\)|(.*))$")
 
 
 def _cells_of(arg: str, home: str) -> set[tuple[str, str]] | None:
-    from ..xlsx import parse_ref
-    from ..layout import a1
-
     sheet = home
     m = _SHEET_PREFIX.match(arg)
     if m:

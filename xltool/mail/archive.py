@@ -11,6 +11,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 
+from ..util import Problem
 from . import mime
 from .mime import basename, decode_text
 
@@ -28,10 +29,8 @@ class Member:
     problem: str | None = None
 
 
-class ArchiveError(Exception):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class ArchiveError(Problem):
+    """A zip attachment that cannot be opened safely."""
 
 
 def is_archive(data: bytes) -> bool:

@@ -19,25 +19,17 @@ from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from ..roster import Agency
-from ..util import UsageError, atomic_write, check_writable_dir, progress, read_secret
+from ..util import Problem, UsageError, atomic_write, check_writable_dir, progress, read_secret
 
 TIMEOUT = 60
 
 
-class DeliveryStopped(Exception):
-    """The server cannot be reached any more; the rest waits for a re-run. Chinese message."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class DeliveryStopped(Problem):
+    """The server cannot be reached any more; the rest waits for a re-run."""
 
 
-class MessageFailed(Exception):
+class MessageFailed(Problem):
     """This one message was refused; the others go on."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass

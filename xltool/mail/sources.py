@@ -22,18 +22,14 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import unquote, urlsplit
 
-from ..util import UsageError, read_secret
+from ..util import Problem, UsageError, read_secret
 from .mime import MAX_ATTACHMENT, header_text
 
 MAX_MESSAGE = 2 * MAX_ATTACHMENT  # one attachment at the cap, base64-encoded, and some text
 
 
-class SourceError(Exception):
-    """The source failed part-way (network, server); the message is Chinese, for the user."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class SourceError(Problem):
+    """The source failed part-way (network, server)."""
 
 
 @dataclass

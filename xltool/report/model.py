@@ -51,7 +51,7 @@ def from_return(ret: Return, problems: list[str] | None = None) -> ReportData:
 def _number(value: Any) -> int | Decimal | None:
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return None
-    return normalise(Decimal(str(value)), "")
+    return normalise(Decimal(str(value)))
 
 
 def from_json(path: Path) -> ReportData:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..spec import TEMPLATES
-from ..util import UsageError, atomic_write, progress
+from ..util import UsageError, atomic_write, find_soffice, progress
 
 FONTCONFIG = TEMPLATES / "report" / "fonts.conf"
 BATCH = 20  # documents per LibreOffice start
@@ -39,14 +39,6 @@ class PdfJob:
     docx: bytes
     target: Path
     texts: tuple[str, ...]  # what the pages must show
-
-
-def find_soffice() -> str | None:
-    for name in ("soffice", "libreoffice"):
-        if found := shutil.which(name):
-            return found
-    fallback = Path("/usr/lib/libreoffice/program/soffice")
-    return str(fallback) if fallback.exists() else None
 
 
 def require_soffice() -> str:
