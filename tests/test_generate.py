@@ -241,4 +241,13 @@ def test_demo_runs_the_round(tmp_path):
     result = run("demo", "-o", str(tmp_path / "demo"))
     assert result.exit_code == 0, result.output
     assert "审核" in result.output and "阿城区教育局" in result.output
-    assert len(list((tmp_path / "demo" / "1-下发").iterdir())) == 12
+    demo = tmp_path / "demo"
+    assert len(list((demo / "1-下发").iterdir())) == 12
+    assert len(list((demo / "1-发件箱").glob("*.eml"))) == 12
+    current = json.loads((demo / "3-收集" / "manifest.json").read_text(encoding="utf-8"))["current"]
+    assert len(current) == 11 and "11230111" not in current  # the agency that only sent a link
+    merged = json.loads(run("read", str(demo / "6-汇总.xlsx"), "--json").output)
+    assert merged["agency"]["name"] == "哈尔滨市阿城区人民政府"
+    assert any(p.suffix == ".docx" for p in (demo / "7-年度报告").iterdir())
+    again = run("demo", "-o", str(demo))  # a second run collects nothing twice
+    assert again.exit_code == 0 and "新邮件 0 封" in again.output
