@@ -43,10 +43,10 @@ def good(tmp_path) -> Path:
     return make_return(tmp_path)
 
 
-def rewrite(path: Path, member: str, change) -> Path:
+def rewrite(path: Path, member: str, change, name: str | None = None) -> Path:
     """A copy of a workbook with one zip member changed (as another tool would save it)."""
     src = zipfile.ZipFile(path)
-    out = path.with_name("changed-" + path.name)
+    out = path.with_name(name or "changed-" + path.name)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for info in src.infolist():
             data = src.read(info.filename)
@@ -209,6 +209,12 @@ def _hostile(tmp_path: Path, good: Path) -> dict[str, tuple[Path, str]]:
               b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">&lol2;</workbook>')
     entity = rewrite(good, "xl/workbook.xml", lambda _: laughs)
     cases["entity.xlsx"] = (entity, "file-unreadable")
+    # sheets are parsed only when a check reads them: hostile or damaged ones are still caught
+    in_sheet = rewrite(good, "xl/worksheets/sheet1.xml", lambda _: laughs.replace(b"workbook", b"worksheet"),
+                       "entity-in-sheet.xlsx")
+    cases["entity-in-sheet.xlsx"] = (in_sheet, "file-unreadable")
+    damaged = rewrite(good, "xl/worksheets/sheet5.xml", lambda xml: xml[: len(xml) // 2], "damaged-sheet.xlsx")
+    cases["damaged-sheet.xlsx"] = (damaged, "file-unreadable")
     return cases
 
 

@@ -125,8 +125,8 @@ def _bad_xml() -> ContainerError:
     return _unreadable("文件内部数据已损坏（XML 格式错误），无法读取。", _RESAVE)
 
 
-def _precheck(data: bytes) -> None:
-    """Refuse a DTD before lxml sees it, whatever the document's encoding."""
+def check_xml(data: bytes) -> None:
+    """Refuse a DTD before lxml sees it, whatever the document's encoding (ContainerError)."""
     head = data[:4]
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head[:2] in (b"<\x00", b"\x00<"):
         if head in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
@@ -150,7 +150,7 @@ def _precheck(data: bytes) -> None:
 
 def parse_xml(data: bytes) -> etree._Element:
     """Parse one part; refuse any DOCTYPE/ENTITY declaration; errors are ContainerError."""
-    _precheck(data)
+    check_xml(data)
     try:
         root = etree.fromstring(data, _parser())
     except (etree.LxmlError, ValueError):

@@ -87,8 +87,11 @@ class Layout:
 
     @functools.cached_property
     def labels(self) -> list[Item]:
-        """Locked texts of the form that a return must keep verbatim."""
-        return [i for i in self.items if i.text and i.style in LABEL_STYLES and "{{xltool:" not in i.text]
+        """Locked texts of the form that a return must keep verbatim (not those of the check
+        sheet, which is help recomputed from the figures, not wording of the form)."""
+        checks = self.spec.sheets["checks"]
+        return [i for i in self.items if i.text and i.style in LABEL_STYLES and "{{xltool:" not in i.text
+                and i.sheet != checks]
 
     @functools.cached_property
     def formulas(self) -> list[Item]:

@@ -163,6 +163,28 @@ class Spec:
         return [k for k, c in self.cells.items() if c.is_total]
 
     @functools.cached_property
+    def total_set(self) -> frozenset[str]:
+        return frozenset(self.total_keys)
+
+    @functools.cached_property
+    def total_order(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Each total with the keys it adds up, after every total it adds up."""
+        order: list[tuple[str, tuple[str, ...]]] = []
+        seen: set[str] = set()
+
+        def visit(key: str) -> None:
+            if key not in seen:
+                seen.add(key)
+                for part in self.cells[key].total_of:
+                    if part in self.total_set:
+                        visit(part)
+                order.append((key, self.cells[key].total_of))
+
+        for key in self.total_keys:
+            visit(key)
+        return tuple(order)
+
+    @functools.cached_property
     def text_keys(self) -> list[str]:
         return [k for k, c in self.cells.items() if not c.numeric]
 

@@ -79,14 +79,15 @@ def verify_bytes(data: bytes, file: str, *, key: bytes | None = None,
                  previous: Mapping[str, Mapping[str, Any]] | None = None, mtime: float = 0.0) -> FileResult:
     try:
         book = load_book(data)
-    except ContainerError as e:
+        try:
+            ret = from_book(book, file, hashlib.sha256(data).hexdigest())
+        except FormError as e:
+            return FileResult(file, None, _file_findings(book) + [_form_error(book, e)], saved_at=book.modified,
+                              mtime=mtime)
+        prev = previous.get(ret.agency_code) if previous is not None else None
+        findings = verify_return(ret, key=key, previous=prev)
+    except ContainerError as e:  # also a damaged sheet, parsed only when a check reads it
         return FileResult(file, None, [finding(e.code, e.message)], mtime=mtime)
-    try:
-        ret = from_book(book, file, hashlib.sha256(data).hexdigest())
-    except FormError as e:
-        return FileResult(file, None, _file_findings(book) + [_form_error(book, e)], saved_at=book.modified, mtime=mtime)
-    prev = previous.get(ret.agency_code) if previous is not None else None
-    findings = verify_return(ret, key=key, previous=prev)
     return FileResult(file, {"code": ret.agency_code, "name": ret.agency_name}, findings, ret,
                       saved_at=book.modified, mtime=mtime, values=ret.values)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .container import Container, ContainerError, open_container, parse_xml
+from .container import Container, ContainerError, check_xml, open_container, parse_xml
 from .layout import col_letter
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -39,13 +39,33 @@ class Cell:
     style: int = 0
 
 
-@dataclass
+_PROTECTION = re.compile(rb"<(?:\w+:)?sheetProtection\b([^>]*)>")
+_PROTECTED = re.compile(rb"""\bsheet\s*=\s*["'](?:1|true)["']""")
+
+
 class Sheet:
-    name: str
-    state: str  # visible | hidden | veryHidden
-    cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
-    protected: bool = False
-    part: str | None = None  # the zip member holding the sheet
+    """A worksheet. Its cells are parsed when first asked for, so a check that needs some sheets
+    (or a merged workbook's large per-agency sheet) does not pay for the others."""
+
+    def __init__(self, name: str, state: str, part: str | None = None, xml: bytes | None = None,
+                 strings: list[str] | None = None):
+        self.name = name
+        self.state = state  # visible | hidden | veryHidden
+        self.part = part  # the zip member holding the sheet
+        self._xml = xml
+        self._strings = strings or []
+        self._cells: dict[tuple[int, int], Cell] | None = None if xml is not None else {}
+        if xml is not None:
+            check_xml(xml)  # hostile parts are refused on loading, parsed or not
+        m = _PROTECTION.search(xml) if xml is not None else None
+        self.protected = bool(m and _PROTECTED.search(m.group(1)))
+
+    @property
+    def cells(self) -> dict[tuple[int, int], Cell]:
+        if self._cells is None:
+            self._cells = _sheet_cells(parse_xml(self._xml), self._strings)
+            self._xml = None
+        return self._cells
 
     def get(self, row: int, col: int) -> Cell | None:
         return self.cells.get((row, col))
@@ -151,10 +171,10 @@ def parse_name_ref(text: str) -> tuple[str, int, int] | None:
     return sheet, row, col
 
 
-def _sheet_cells(root, strings: list[str], sheet: Sheet) -> None:
+def _sheet_cells(root, strings: list[str]) -> dict[tuple[int, int], Cell]:
     shared: dict[str, tuple[int, int, str]] = {}
     c_tag, v_tag, f_tag, is_tag, t_tag = NS + "c", NS + "v", NS + "f", NS + "is", NS + "t"
-    cells = sheet.cells
+    cells: dict[tuple[int, int], Cell] = {}
     for c in root.iter(c_tag):
         ref = c.get("r")
         if ref is None:
@@ -192,8 +212,7 @@ def _sheet_cells(root, strings: list[str], sheet: Sheet) -> None:
         else:
             kind = "n" if value is not None else ""
         cells[(row, col)] = Cell(row, col, kind, value, formula, int(c.get("s", 0) or 0))
-    sheet.protected = any(
-        p.get("sheet", "0") in ("1", "true") for p in root.iter(NS + "sheetProtection"))
+    return cells
 
 
 def _core_modified(parts: dict[str, bytes]) -> str | None:
@@ -221,10 +240,7 @@ def book_from_container(box: Container) -> Book:
     for s in root.iter(NS + "sheet"):
         name = s.get("name", "")
         target = rels.get(s.get(REL_NS + "id"))
-        sheet = Sheet(name, s.get("state", "visible"), part=target)
-        if target in parts:
-            _sheet_cells(parse_xml(parts[target]), strings, sheet)
-        sheets[name] = sheet
+        sheets[name] = Sheet(name, s.get("state", "visible"), target, parts.get(target), strings)
     names = {}
     for d in root.iter(NS + "definedName"):
         if d.get("localSheetId") is None and d.text:

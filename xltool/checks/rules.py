@@ -9,7 +9,7 @@ from ..findings import finding, fmt, where
 def effective(ctx, key: str):
     """What the return says for a key: a total typed over counts as typed, otherwise the sum."""
     e = ctx.ret.entries[key]
-    if ctx.spec.cells[key].is_total and not e.formula and e.kind in ("number", "text-number"):
+    if key in ctx.spec.total_set and not e.formula and e.kind in ("number", "text-number"):
         return e.value
     return ctx.ret.values.get(key)
 
