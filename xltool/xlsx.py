@@ -140,9 +140,13 @@ def _shared_strings(parts: dict[str, bytes], target: str | None) -> list[str]:
     if not target or target not in parts:
         return []
     out = []
+    t_tag, rph_tag = NS + "t", NS + "rPh"
     for si in parse_xml(parts[target]).iter(NS + "si"):
-        # rich text runs: concatenate their <t>, skip phonetic runs (<rPh>)
-        out.append("".join(t.text or "" for t in si.iter(NS + "t") if t.getparent().tag != NS + "rPh"))
+        first = si[0] if len(si) == 1 else None
+        if first is not None and first.tag == t_tag:  # plain text, the usual case
+            out.append(first.text or "")
+        else:  # rich text runs: concatenate their <t>, skip phonetic runs (<rPh>)
+            out.append("".join(t.text or "" for t in si.iter(t_tag) if t.getparent().tag != rph_tag))
     return out
 
 

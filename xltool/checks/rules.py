@@ -38,15 +38,14 @@ def check(ctx):
     for rule in spec.rules:
         if rule.uses_previous and ctx.previous is None:
             continue
-        values = {}
-        for t in rule.left + rule.right:
-            values[t] = (ctx.previous or {}).get(t.key) if t.previous else effective(ctx, t.key)
-        if any(v is None for v in values.values()):
+        terms = rule.left + rule.right
+        found = [(ctx.previous or {}).get(t.key) if t.previous else effective(ctx, t.key) for t in terms]
+        if any(v is None for v in found):
             continue
-        lhs = sum(t.sign * values[t] for t in rule.left)
-        rhs = sum(t.sign * values[t] for t in rule.right)
-        if lhs == rhs:
+        signed = [t.sign * v for t, v in zip(terms, found)]
+        if sum(signed[:len(rule.left)]) == sum(signed[len(rule.left):]):
             continue
+        values = dict(zip(terms, found))
         e = ctx.ret.entries[rule.at]
         labels = _short_labels(spec, sorted({t.key for t in rule.left + rule.right}))
         yield finding(
