@@ -17,9 +17,9 @@ from typing import Callable
 from .fill import fill_bytes
 from .generate import generate_roster, workbook_bytes
 from .roster import load_roster
+from .resources import SAMPLES, folder, read_bytes
 from .util import atomic_write, check_writable_dir
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 YEAR = 2021
 COORDINATOR = ("11230100", "哈尔滨市阿城区人民政府")
 SENDER = "阿城区政务公开办 <gkb@ac.example.gov.cn>"
@@ -29,8 +29,10 @@ def _sample_returns(roster) -> dict[str, bytes]:
     """What the agencies send back: their workbook, filled in by the clerk."""
     names = {a.code: a.name for a in roster}
     out = {}
-    for path in sorted((SAMPLES / "returns").glob("*.json")):
-        sample = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    for entry in sorted(folder(SAMPLES, "returns").iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".json"):
+            continue
+        sample = json.loads(entry.read_text(encoding="utf-8"), parse_float=Decimal)
         code = sample["agency"]["code"]
         out[code] = fill_bytes(workbook_bytes(YEAR, code, names[code]), sample["values"])
     return out
@@ -56,7 +58,9 @@ def run_demo(out: Path, echo: Callable[[str], None]) -> int:
     from .verify import verify_paths
 
     check_writable_dir(out)
-    roster = load_roster(SAMPLES / "roster.csv", need_email=True)
+    roster_path = out / "0-名单.csv"  # the coordinator's roster, to try the commands on afterwards
+    atomic_write(roster_path, read_bytes(SAMPLES, "roster.csv"))
+    roster = load_roster(roster_path, need_email=True)
     sender = Sender.parse(SENDER)
     echo(f"示例：{COORDINATOR[1]}向 {len(roster)} 个部门收集{YEAR}年度政府信息公开工作年度报告。\n")
 

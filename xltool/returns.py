@@ -19,7 +19,7 @@ from typing import Any
 from . import calc
 from .container import ContainerError
 from .layout import a1, layout_for
-from .spec import Spec, get_spec
+from .spec import Spec, SpecError, get_spec
 from .util import Problem
 from .xlsx import Book, Cell, load_book
 
@@ -185,7 +185,7 @@ def spec_of(book: Book) -> tuple[Spec, dict[str, str], int]:
                         "可能是自制表格、其他报表，或 2019 年试行格式。请使用下发的填报表重新填写。")
     try:
         spec = get_spec(meta.get("form", ""), meta.get("form_version", ""))
-    except Exception:
+    except SpecError:
         raise FormError(f"表单“{meta.get('form')}”版本“{meta.get('form_version')}”不是本工具支持的格式"
                         "（支持国办公开办函〔2021〕30号格式）。请使用下发的填报表重新填写。") from None
     try:

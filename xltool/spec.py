@@ -1,4 +1,4 @@
-"""The form spec: loads `templates/<form>-<version>.yaml` and derives everything else from it.
+"""The form spec: loads `<form>-<version>.yaml` (shipped in templates/) and derives everything else.
 
 Nothing about the official tables is written in code: the tables are trees of labelled nodes,
 and this module turns them into canonical keys, grids (header cells with their spans, data
@@ -16,9 +16,7 @@ from typing import Any, Iterator
 
 import yaml
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-if not TEMPLATES.is_dir():  # installed as a wheel: templates ship inside the package
-    TEMPLATES = Path(__file__).resolve().parent / "templates"
+from .resources import REINSTALL, TEMPLATES, ResourceError, folder, template_display, template_text
 
 NUMERIC_TYPES = ("count", "amount")
 
@@ -146,7 +144,7 @@ class Spec:
     rules: list[Rule]
     checks: dict[str, Any]
     trial_2019_labels: tuple[str, ...]
-    source: Path
+    source: str  # where the spec was read from, for messages
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     # -- derived views ---------------------------------------------------------------
@@ -408,8 +406,13 @@ def _validate(spec: Spec) -> None:
 
 
 def load_spec(path: str | Path) -> Spec:
+    """A spec from a file of its own (shipped specs come through get_spec)."""
     path = Path(path)
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return parse_spec(path.read_text(encoding="utf-8"), str(path))
+
+
+def parse_spec(text: str, source: str) -> Spec:
+    raw = yaml.safe_load(text)
     headings = {s["table"]: s["heading"] for s in raw["sections"] if "table" in s}
     tables: list[Table] = []
     cells: dict[str, DataCell] = {}
@@ -428,35 +431,41 @@ def load_spec(path: str | Path) -> Spec:
         form=raw["form"], version=str(raw["version"]), title=raw["title"], basis=raw["basis"],
         years=tuple(raw["years"]), sheets=sheets, sections=raw["sections"], tables=tables, cells=cells,
         rules=_rules(raw, {t.id: t for t in tables}, cells), checks=raw.get("checks", {}),
-        trial_2019_labels=tuple(raw.get("trial_2019_labels", ())), source=path, raw=raw,
+        trial_2019_labels=tuple(raw.get("trial_2019_labels", ())), source=source, raw=raw,
     )
     _validate(spec)
     return spec
 
 
-def available() -> dict[tuple[str, str], Path]:
+def available() -> dict[tuple[str, str], str]:
     """The spec files shipped in templates/, by (form, version)."""
     out = {}
-    for p in sorted(TEMPLATES.glob("*.yaml")):
-        m = re.match(r"(.+)-(\d{4})$", p.stem)
+    for entry in sorted(folder(TEMPLATES).iterdir(), key=lambda e: e.name):
+        m = re.match(r"(.+)-(\d{4})\.yaml$", entry.name)
         if m:
-            out[(m[1], m[2])] = p
+            out[(m[1], m[2])] = entry.name
+    if not out:
+        raise ResourceError(f"xltool 安装不完整：找不到表单定义文件（{template_display('*.yaml')}）。{REINSTALL}")
     return out
 
 
 @functools.lru_cache(maxsize=None)
 def get_spec(form: str = "gov-info-disclosure", version: str = "2021") -> Spec:
+    """The shipped spec of a form version; SpecError when there is none, ResourceError when its
+    file is damaged (a broken installation, not an unknown form)."""
+    name = available().get((form, version))
+    if name is None:
+        raise SpecError(f"no spec for {form} {version}")
     try:
-        return load_spec(available()[(form, version)])
-    except KeyError:
-        raise SpecError(f"no spec for {form} {version}") from None
+        return parse_spec(template_text(name), template_display(name))
+    except (yaml.YAMLError, SpecError, LookupError, TypeError, ValueError, AttributeError) as e:
+        raise ResourceError(f"程序文件 {template_display(name)} 已损坏（{type(e).__name__}: {e}）。{REINSTALL}") from None
 
 
 def spec_for_year(year: int, form: str = "gov-info-disclosure") -> Spec | None:
     """The newest format in force for a statistics year, or None."""
-    for (f, version), _ in sorted(available().items(), key=lambda kv: kv[0][1], reverse=True):
-        if f == form:
-            spec = get_spec(f, version)
-            if spec.supports_year(year):
-                return spec
+    for version in sorted((v for f, v in available() if f == form), reverse=True):
+        spec = get_spec(form, version)
+        if spec.supports_year(year):
+            return spec
     return None

@@ -98,11 +98,11 @@ def collected_attachments(paths: Iterable[str | os.PathLike]) -> dict[str, list[
 
 def render_html(report: StatusReport, title: str = "政府信息公开工作年度报告 报送进度") -> str:
     """A self-contained page (no outside resources), every value escaped: a return is hostile input."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from jinja2 import Environment, select_autoescape
 
-    from .spec import TEMPLATES
+    from .resources import TemplateLoader
 
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True,
+    env = Environment(loader=TemplateLoader(), autoescape=select_autoescape(default=True,
                       default_for_string=True), trim_blocks=True, lstrip_blocks=True)
     order = {s: i for i, s in enumerate(STATES)}
     rows = sorted(report.agencies, key=lambda a: order[a.state])

@@ -11,6 +11,7 @@ import click
 
 from ..container import ContainerError
 from ..fill import FillError
+from ..resources import ResourceError
 from ..returns import FormError
 from ..roster import RosterError
 from ..util import UsageError
@@ -27,7 +28,7 @@ def handle_errors(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (UsageError, RosterError) as e:
+        except (UsageError, RosterError, ResourceError) as e:
             fail(str(e), 2)
         except (ContainerError, FormError, FillError) as e:
             fail(e.message, 1)

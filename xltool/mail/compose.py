@@ -16,15 +16,14 @@ from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from ..roster import EMAIL, Agency
-from ..spec import TEMPLATES
+from ..resources import TemplateLoader, template_display
 from ..util import UsageError
 from .mime import XLSX_TYPE, attachment_part, encoded_words
 
-MAIL_TEMPLATES = TEMPLATES / "mail"
 SMTP_POLICY = compat32.clone(linesep="\r\n")
 
 
@@ -52,7 +51,7 @@ def cn_date(value: date) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(loader=FileSystemLoader(str(MAIL_TEMPLATES)), autoescape=False,
+    env = SandboxedEnvironment(loader=TemplateLoader("mail"), autoescape=False,
                                undefined=StrictUndefined, keep_trailing_newline=True)
     env.filters["cn_date"] = cn_date
     return env
@@ -64,7 +63,7 @@ def render(kind: str, **context) -> tuple[str, str]:
         subject = _environment().get_template(f"{kind}_subject.txt").render(**context)
         body = _environment().get_template(f"{kind}_body.txt").render(**context)
     except TemplateError as e:
-        raise UsageError(f"邮件模板 templates/mail/{kind}_*.txt 有误：{e}") from None
+        raise UsageError(f"邮件模板 {template_display('mail', kind + '_*.txt')} 有误：{e}") from None
     return " ".join(subject.split()), body
 
 

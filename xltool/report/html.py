@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
-from ..spec import TEMPLATES, Table
+from ..resources import TemplateLoader
+from ..spec import Table
 from .grid import ShownCell, column_weights, shown_rows
 from .model import DRAFT, DRAFT_NOTE, Report
 
@@ -71,7 +72,7 @@ def _css(fragment: bool):
     return css
 
 
-_ENV = Environment(loader=FileSystemLoader(str(TEMPLATES / "report")),
+_ENV = Environment(loader=TemplateLoader("report"),
                    autoescape=select_autoescape(default=True, default_for_string=True),
                    trim_blocks=True, lstrip_blocks=True)
 

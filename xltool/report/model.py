@@ -140,7 +140,7 @@ class Narrative:
     else the return's own text (itself a template), else the shipped default."""
 
     def __init__(self, file: str | Path | None = None):
-        self.default = nv.load_file(nv.DEFAULT_FILE, "默认叙述模板 narrative.j2 ")
+        self.default = nv.load_default()
         self.custom = nv.load_file(file) if file else None
         if self.custom:
             unknown = nv.block_names(self.custom) - nv.block_names(self.default)

@@ -32,11 +32,11 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import concat
 
-from ..spec import TEMPLATES
+from ..resources import template_text
 from ..util import UsageError
 from .grid import figure
 
-DEFAULT_FILE = TEMPLATES / "report" / "narrative.j2"
+DEFAULT_TEMPLATE = ("report", "narrative.j2")
 
 # What a narrative may contain: text, expressions and conditions, nothing that loops or calls.
 ALLOWED_NODES = (
@@ -267,15 +267,20 @@ def render(compiled: Compiled, namespace: Namespace, block: str | None = None) -
                               _explain(e, list(dotted_names(namespace)))) from None
 
 
-def load_file(path: str | Path, where: str | None = None) -> Compiled:
-    """A narrative file of blocks (the defaults, or a coordinator's --narrative FILE)."""
+def load_file(path: str | Path) -> Compiled:
+    """A coordinator's narrative file of blocks (--narrative FILE)."""
     path = Path(path)
-    where = where or f"叙述文件 {path.name} "
+    where = f"叙述文件 {path.name} "
     try:
         source = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"无法读取叙述文件 {path}：{getattr(e, 'strerror', None) or e}。") from None
     return compile_text(source, where, blocks=True)
+
+
+def load_default() -> Compiled:
+    """The default narrative, shipped with the form's templates."""
+    return compile_text(template_text(*DEFAULT_TEMPLATE), "默认叙述模板 narrative.j2 ", blocks=True)
 
 
 def block_names(compiled: Compiled) -> set[str]:

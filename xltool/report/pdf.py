@@ -19,10 +19,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..spec import TEMPLATES
+from ..resources import template_text
 from ..util import UsageError, atomic_write, find_soffice, progress
 
-FONTCONFIG = TEMPLATES / "report" / "fonts.conf"
 BATCH = 20  # documents per LibreOffice start
 SECONDS_PER_DOCUMENT = 30
 NO_SOFFICE = ("生成 PDF 需要 LibreOffice，本机没有找到 soffice。请安装 LibreOffice 与中文字体"
@@ -69,8 +68,11 @@ def _run(args: list[str], timeout: float, env: dict[str, str] | None = None) -> 
 def convert(docx_files: list[Path], outdir: Path) -> None:
     """docx → pdf with one LibreOffice start, into outdir (same stems)."""
     soffice = require_soffice()
-    env = dict(os.environ, FONTCONFIG_FILE=str(FONTCONFIG))
+    fonts = template_text("report", "fonts.conf")
     with tempfile.TemporaryDirectory(prefix="xltool-lo-profile-") as profile:
+        fontconfig = Path(profile) / "fonts.conf"  # a real file for fontconfig, wherever the package is
+        fontconfig.write_text(fonts, encoding="utf-8")
+        env = dict(os.environ, FONTCONFIG_FILE=str(fontconfig))
         done = _run([soffice, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
                      "--nologo", "--nodefault", "--nolockcheck", "--convert-to", "pdf", "--outdir", str(outdir),
                      *map(str, docx_files)], timeout=60 + SECONDS_PER_DOCUMENT * len(docx_files), env=env)
