@@ -10,14 +10,17 @@ from typing import Any
 
 import click
 
+from .commands import zh
 from .commands.common import STATUS_TEXT, handle_errors, json_option, key_option, print_json
 from .returns import read_return
 from .roster import load_roster
 from .util import UsageError, atomic_write, check_writable_dir, read_secret
 
+zh.install()  # before the commands are declared: click translates some help when it declares them
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="xltool")
+
+@click.group(name="xltool", context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="xltool", prog_name="xltool")
 def cli() -> None:
     """xltool：政府信息公开工作年度报告的填报、收集、审核、汇总与成文。
 
@@ -218,8 +221,11 @@ for command in (send, collect, remind):
     cli.add_command(command)
 
 
+zh.localize(cli)
+
+
 def main() -> None:
-    cli()
+    cli(prog_name="xltool")
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@ from typing import Any
 import click
 
 from .common import fail, handle_errors, json_option, key_option, print_json
+from .zh import Date
 from ..roster import load_roster
 from ..util import read_secret
 
-DATE = click.DateTime(formats=["%Y-%m-%d"])
+DATE = Date()
 
 
 def _outgoing(fn):
@@ -71,7 +72,7 @@ def send(folder: str, roster: str, sender: str, smtp: str | None, password_file:
     agencies = load_roster(roster, need_email=True)
     box = Path(outbox) if outbox else Path(folder).parent / "outbox"
     transport, log = _transport(smtp, password_file, who, box, "sent.jsonl")
-    result = send_all(Path(folder), agencies, who, transport, log, _day(deadline), contact)
+    result = send_all(Path(folder), agencies, who, transport, log, deadline, contact)
     _report_delivery(result.report, box, log, "发送")
     if result.missing:
         click.echo(f"没有找到工作簿、未发送的单位 {len(result.missing)} 个：" + _agencies(result.missing))
@@ -90,7 +91,7 @@ def remind(path: str, roster: str, sender: str, smtp: str | None, password_file:
            deadline, contact: str | None, key_file: str | None, year: int | None) -> None:
     """提醒尚未报送或报表有错误的单位：列出审核意见，附上标注了问题的报表。
 
-    PATH 是收取的报表文件夹（collect 的输出，按其记录使用当前版本）或报表文件。
+    路径是收取的报表文件夹（collect 的输出，按其记录使用当前版本）或报表文件。
     不给 --smtp 时只写到发件箱文件夹供检查；给出 --smtp 时发送，并记录 reminded.jsonl：
     同一天内重新运行会跳过已提醒的单位。
 
@@ -105,7 +106,7 @@ def remind(path: str, roster: str, sender: str, smtp: str | None, password_file:
     box = Path(outbox) if outbox else Path(path).resolve().parent / "outbox"
     transport, log = _transport(smtp, password_file, who, box, "reminded.jsonl")
     todo, report = remind_all(Path(path), agencies, who, transport, log, read_secret(key_file, "XLTOOL_KEY"),
-                              year, _day(deadline), contact)
+                              year, deadline, contact)
     missing = sum(c.state == "missing" for c in todo)
     click.echo(f"需要提醒 {len(todo)} 个单位：未报送 {missing} 个，报表有错误 {len(todo) - missing} 个。")
     _report_delivery(report, box, log, "提醒")
@@ -124,7 +125,7 @@ def remind(path: str, roster: str, sender: str, smtp: str | None, password_file:
 def collect(source: str, output: str, roster: str | None, since, password_file: str | None, as_json: bool) -> None:
     """从邮箱或文件夹收取报表，按报表中的单位代码归档。
 
-    SOURCE 可以是 mbox 文件、Maildir、.eml 文件夹、普通文件夹（U 盘或聊天工具传来的报表），
+    来源可以是 mbox 文件、Maildir、.eml 文件夹、普通文件夹（U 盘或聊天工具传来的报表），
     或 imap://用户名@服务器:端口/INBOX（imaps://…）。只读：不会标记、移动或删除邮件。
     每份报表按单位保存全部版本，以邮件日期最新的为当前版本；随附的盖章扫描件等保存在旁边；
     无法识别的附件存入 unidentified/ 并注明原因；一切记录在 manifest.json 中。
@@ -139,8 +140,8 @@ def collect(source: str, output: str, roster: str | None, since, password_file: 
 
     out = Path(output)
     agencies = load_roster(roster) if roster else None
-    src = open_source(source, since=_day(since), password_file=password_file, exclude=out)
-    summary = collect_all(src, out, agencies, _day(since))
+    src = open_source(source, since=since, password_file=password_file, exclude=out)
+    summary = collect_all(src, out, agencies, since)
     if as_json:
         print_json(_summary_json(str(src), summary))
     else:
@@ -152,10 +153,6 @@ def collect(source: str, output: str, roster: str | None, since, password_file: 
 
 
 # --- output --------------------------------------------------------------------------------------
-
-
-def _day(value) -> date | None:
-    return value.date() if value else None
 
 
 def _agencies(agencies) -> str:

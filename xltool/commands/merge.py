@@ -54,7 +54,6 @@ def merge(paths: tuple[str, ...], output: str, as_json: bool, roster: str | None
     计入汇总的是审核无错误（可有警告）的报表；同一单位报送多份时只计最新的一份，
     其余列为重复报送。有错误的、无法读取的、代码不在 --roster 名单中的报表不计入，
     并说明原因；名单中没有报送的单位列为未提交。不同年度或格式的报表不能一起汇总。
-    退出状态：0 已写出；1 加 --strict 且有报表未计入或有单位未提交；2 用法错误或没有可汇总的报表。
 
     \b
     例：xltool merge returns/ -o 汇总.xlsx --roster roster.csv
@@ -105,7 +104,7 @@ def _print_merge(result, out: Path) -> None:
 @key_option
 @handle_errors
 def status(roster: str, paths: tuple[str, ...], as_json: bool, html_file: str | None, key_file: str | None) -> None:
-    """报送进度：名单中每个单位是 未提交／通过／有警告／有错误，附主要问题和催报邮箱。
+    """报送进度：名单中每个单位的状态（未提交、通过、有警告或有错误），附主要问题和催报邮箱。
 
     \b
     每个单位最多列出前 5 条问题（错误在前）；完整内容请用 xltool verify。

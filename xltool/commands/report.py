@@ -13,7 +13,7 @@ from .common import handle_errors
 @click.command("report")
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(),
-              help="输出文件（格式由扩展名决定：.html .docx .md .pdf），或输出文件夹（每个单位一份，名为 代码_名称.格式）。")
+              help="输出文件（格式由扩展名决定：.html .docx .md .pdf），或输出文件夹（每个单位一份，名为“代码_名称.格式”）。")
 @click.option("--format", "formats", help="输出到文件夹时的格式，逗号分隔：html,docx,md,pdf（默认 html,docx,md）。")
 @click.option("--narrative", type=click.Path(dir_okay=False),
               help="叙述模板文件（Jinja2，{% block overview %}…{% endblock %}），覆盖报表中的文字与默认文字；"
