@@ -145,6 +145,18 @@ def test_fill_command(tmp_path, workbook):
     assert result.exit_code == 1 and "no.such.key" in result.output
 
 
+@pytest.mark.parametrize("value, shown", [(True, "true"), ([1, 2], "[1, 2]"), ({"a": 1}, '{"a": 1}'),
+                                          (float("nan"), "NaN"), ("1e400", "1E+400")])
+def test_fill_refuses_a_value_no_clerk_can_type(tmp_path, workbook, value, shown):
+    data = tmp_path / "v.json"
+    text = json.dumps({"requests.new.natural_person": value})
+    data.write_text(text.replace('"1e400"', "1e400"), encoding="utf-8")
+    result = run("fill", str(workbook), "--data", str(data), "-o", str(tmp_path / "x.xlsx"))
+    assert result.exit_code == 1
+    assert f"指标 requests.new.natural_person 的值 {shown} 无效" in result.output
+    assert not (tmp_path / "x.xlsx").exists()
+
+
 def test_signature(tmp_path, monkeypatch):
     monkeypatch.setenv("XLTOOL_KEY", "secret")
     out = tmp_path / "s.xlsx"

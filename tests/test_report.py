@@ -263,6 +263,8 @@ def test_narrative_file_replaces_the_returns_text(nonzero_return: Path, tmp_path
     ("{% for i in range(999999) %}x{% endfor %}", 1, "不能使用 For"),
     ("{{ 'x' * 999999999 }}", 1, "只能用于数字"),
     ("{{ requests.new }}", 1, "requests.new 是一组项目"),
+    ("{{ requests.neww.total }}", 1, "未知的名称 requests.neww。是否想写：requests.new"),
+    ("{% if requests.neww.total > 0 %}有{% endif %}", 1, "未知的名称 requests.neww。"),
 ])
 def test_a_bad_template_in_a_return_is_refused_naming_its_line(source, line, says, tmp_path: Path) -> None:
     values = nonzero_values()

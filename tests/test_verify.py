@@ -307,3 +307,10 @@ def test_annotate(tmp_path):
 def test_usage_errors(tmp_path):
     assert run("verify", str(tmp_path / "nothing")).exit_code == 2
     assert run("verify", "--no-such-option", str(tmp_path)).exit_code == 2
+
+
+def test_shared_formula_moves_references_but_not_quoted_text() -> None:
+    from xltool.xlsx import shift_formula
+
+    assert shift_formula('IF(A1="B2",C3,"x""D4")', 1, 1) == 'IF(B2="B2",D4,"x""D4")'
+    assert shift_formula("'表 A1'!A1+LOG10(A1)+$A$1+A$1", 1, 1) == "'表 A1'!B2+LOG10(B2)+$A$1+B$1"

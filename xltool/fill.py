@@ -8,6 +8,7 @@ that does not calculate.
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from decimal import Decimal
 from typing import Any, Mapping
@@ -22,15 +23,28 @@ from .util import Problem
 from .xlsx import NS, Book, book_from_container, parse_ref
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+LARGEST = Decimal(10) ** 15  # a spreadsheet keeps 15 significant digits
 
 
 class FillError(Problem):
     """Values that cannot be written into the workbook."""
 
 
+def _check_value(key: str, value: Any) -> None:
+    """A value is what a clerk can type: a finite number, a text, or None (blank)."""
+    if value is None or isinstance(value, str):
+        return
+    if not (isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and _in_range(value)):
+        shown = str(value) if isinstance(value, Decimal) else json.dumps(value, ensure_ascii=False)[:60]
+        raise FillError(f"指标 {key} 的值 {shown} 无效：只能是数字（绝对值小于 10 的 15 次方）、文字，或 null（留空）。")
+
+
+def _in_range(value: int | float | Decimal) -> bool:
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return number.is_finite() and number.copy_abs() < LARGEST
+
+
 def _number_text(v: Any) -> str:
-    if isinstance(v, bool):
-        raise TypeError
     if isinstance(v, float):
         v = Decimal(repr(v))
     if isinstance(v, Decimal):
@@ -99,6 +113,8 @@ def fill_bytes(data: bytes, values: Mapping[str, Any], *, strict_keys: bool = Tr
     book: Book = book_from_container(box)
     ret = from_book(book)
     spec = ret.spec
+    for key, value in values.items():
+        _check_value(key, value)
     unknown = [k for k in values if k not in spec.cells]
     if unknown and strict_keys:
         raise FillError("未知的指标键：" + "、".join(unknown[:5]))

@@ -107,12 +107,16 @@ def parse_ref(ref: str) -> tuple[int, int]:
 
 
 _REF = re.compile(r"(?<![A-Za-z_.\d])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![\d(A-Za-z_])")
+# A reference, or a text in quotes that holds none: "B2" in IF(A1="B2",…), a sheet name 'A1'.
+_REF_OR_QUOTED = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|' + _REF.pattern)
 
 
 def shift_formula(formula: str, drow: int, dcol: int) -> str:
     """A shared formula's text as seen from another cell: relative references move."""
 
     def move(m: re.Match) -> str:
+        if m[2] is None:
+            return m[0]  # a quoted text or sheet name
         row, col = parse_ref(m[2] + m[4])
         if not m[1]:
             col += dcol
@@ -120,7 +124,7 @@ def shift_formula(formula: str, drow: int, dcol: int) -> str:
             row += drow
         return f"{m[1]}{col_letter(col)}{m[3]}{row + 1}"
 
-    return _REF.sub(move, formula)
+    return _REF_OR_QUOTED.sub(move, formula)
 
 
 def _rels(part: str, parts: dict[str, bytes]) -> dict[str, str]:

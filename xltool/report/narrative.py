@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Iterator, Mapping
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import concat
@@ -163,6 +163,8 @@ class NarrativeEnvironment(SandboxedEnvironment):
         return self.getitem(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, Undefined):  # requests.neww.total: name the unknown part, not "total"
+            obj._fail_with_undefined_error()
         if not isinstance(obj, Namespace):
             raise SecurityError(f"只能引用报表中的数字、单位和联系方式，不能访问 {argument!s}")
         try:
