@@ -143,7 +143,7 @@ def agency_name(i: int) -> str:
 
 
 def agencies(n: int, prefix: str = "B") -> list:
-    from xltool.roster import Agency
+    from xltool.round.roster import Agency
 
     return [Agency(agency_code(i, prefix), agency_name(i), f"office{i}@example.gov.cn", i + 2) for i in range(n)]
 
@@ -152,7 +152,7 @@ def realistic_values(seed: int) -> dict[str, Any]:
     """Input values of a plausible, consistent return: every error rule holds (outcomes add up,
     new + carried over = handled + carried forward), counts vary, fees have decimals, the
     contact fields and the narrative are filled."""
-    from xltool.spec import get_spec
+    from xltool.form.spec import get_spec
 
     spec = get_spec()
     rnd = random.Random(seed)
@@ -187,8 +187,8 @@ def realistic_values(seed: int) -> dict[str, Any]:
 
 
 def _make_return(job: tuple[int, str, str]) -> str:
-    from xltool.fill import fill_bytes
-    from xltool.generate import workbook_bytes
+    from xltool.form.fill import fill_bytes
+    from xltool.form.generate import workbook_bytes
 
     i, prefix, path = job
     data = workbook_bytes(YEAR, agency_code(i, prefix), agency_name(i))

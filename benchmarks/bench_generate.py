@@ -4,7 +4,7 @@ Bar (PRODUCT.md): the full workbook, with all its formats, checks and validation
 per workbook than a bare XlsxWriter build of the same cells (names, locks, validation, formulas,
 protection); both may use both cores.
 
-xltool:  xltool.generate.generate_roster(agencies, 2021, out_dir, key=b"k") -- its own process
+xltool:  xltool.round.workbooks.generate_roster(agencies, 2021, out_dir, key=b"k") -- its own process
          pool (2 workers), files written.
 bare:    per agency, a fresh XlsxWriter workbook with the same sheets, the same cells and
          strings (the agency's identity and signature put in), the same defined names, locked and
@@ -30,9 +30,9 @@ KEY = b"k"
 
 def _bare_plan():
     """Everything the bare build needs that comes from xltool's layout (computed once)."""
-    from xltool import layout as lay
-    from xltool import writer
-    from xltool.spec import get_spec
+    from xltool.form import layout as lay
+    from xltool.form import writer
+    from xltool.form.spec import get_spec
 
     spec = get_spec()
     L = lay.layout_for(spec)
@@ -71,8 +71,8 @@ def bare_build(job: tuple[str, str, str]) -> str:
     """One agency's bare workbook, built from scratch and written to `path`."""
     import xlsxwriter
 
-    from xltool import layout as lay
-    from xltool import writer
+    from xltool.form import layout as lay
+    from xltool.form import writer
 
     global _PLAN
     if _PLAN is None:
@@ -113,7 +113,7 @@ def main() -> None:
     n = args.count
     C.header("generate: xltool generate_roster vs bare XlsxWriter build", n)
 
-    from xltool.generate import generate_roster
+    from xltool.round.workbooks import generate_roster
 
     roster = C.agencies(n)
     with C.scratch("generate") as tmp:
@@ -144,7 +144,7 @@ def main() -> None:
         size_xl = sum(f.stat().st_size for f in out.iterdir()) / n
         size_bare = sum(f.stat().st_size for f in (tmp / "bare2").iterdir()) / n
 
-    from xltool.generate import PARALLEL_FROM
+    from xltool.round.workbooks import PARALLEL_FROM
 
     w = args.workers
     xp = min(2, C.cores()) if n >= PARALLEL_FROM else 1  # generate_roster goes serial below PARALLEL_FROM

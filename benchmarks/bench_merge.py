@@ -1,4 +1,4 @@
-"""Merge N filled returns: xltool.merge.merge_paths against an openpyxl-based equivalent, and
+"""Merge N filled returns: xltool.round.merge.merge_paths against an openpyxl-based equivalent, and
 peak memory of a merge of 300 against 1,200 returns.
 
 Bars (PRODUCT.md): merging 1,000 returns is at least 15x faster than reading each return with
@@ -9,7 +9,7 @@ size of the files).
 Test data: N distinct returns, one per agency, made through the product (generate + fill) in a
 temporary folder.
 
-xltool:    xltool.merge.merge_paths([folder], show_progress=False) -- its own pool (2 processes
+xltool:    xltool.round.merge.merge_paths([folder], show_progress=False) -- its own pool (2 processes
            by default).
 openpyxl:  per file load_workbook(f) (formulas: the total cells' formulas read) and
            load_workbook(f, data_only=True) (values: every input cell read through its defined
@@ -37,9 +37,9 @@ import _common as C  # noqa: E402
 
 def have_merge() -> bool:
     try:
-        from xltool.merge import merge_paths  # noqa: F401
+        from xltool.round.merge import merge_paths  # noqa: F401
     except ImportError as e:
-        print(f"xltool.merge.merge_paths is not available yet ({e}); only the openpyxl side can run.")
+        print(f"xltool.round.merge.merge_paths is not available yet ({e}); only the openpyxl side can run.")
         return False
     return True
 
@@ -52,7 +52,7 @@ _KEYS = None
 def _keys():
     global _KEYS
     if _KEYS is None:
-        from xltool.spec import get_spec
+        from xltool.form.spec import get_spec
 
         spec = get_spec()
         _KEYS = ([k for k in spec.input_keys if spec.cells[k].numeric], list(spec.total_keys))
@@ -130,7 +130,7 @@ def speed(args) -> None:
     n, w = args.count, args.workers
     C.header("merge: xltool merge_paths vs openpyxl equivalent", n)
     ok = have_merge()
-    from xltool.verify import PARALLEL_FROM
+    from xltool.round.verify import PARALLEL_FROM
 
     xp = min(2, C.cores()) if n >= PARALLEL_FROM else 1  # merge's scan goes serial below PARALLEL_FROM files
     with C.scratch("merge") as tmp:
@@ -142,7 +142,7 @@ def speed(args) -> None:
         t_xl = t_xl1 = None
         result = None
         if ok:
-            from xltool.merge import merge_paths
+            from xltool.round.merge import merge_paths
 
             merge_paths(warm, show_progress=False)
             result, t_xl = C.timed(lambda: merge_paths([folder], show_progress=False))
@@ -181,7 +181,7 @@ def child(folder: str, workers: int | None) -> None:
     """Run in a fresh process: merge the folder, print peak memory as JSON."""
     import resource
 
-    from xltool.merge import merge_paths
+    from xltool.round.merge import merge_paths
 
     def hwm_kib() -> int:
         with open("/proc/self/status") as f:

@@ -5,10 +5,10 @@ openpyxl (formulas and values), measured side by side in one run; and, per retur
 merely unzipping the same files and parsing every XML part with lxml in one process.
 
 Test data: N distinct returns, one per agency (own code, name and values, every error rule
-holding), made through the product -- xltool.generate.workbook_bytes then xltool.fill.fill_bytes
+holding), made through the product -- xltool.form.generate.workbook_bytes then xltool.form.fill.fill_bytes
 -- in a temporary folder.
 
-xltool:    xltool.verify.verify_paths([folder], show_progress=False): its own pool, 2 processes.
+xltool:    xltool.round.verify.verify_paths([folder], show_progress=False): its own pool, 2 processes.
 openpyxl:  per file load_workbook(f) and load_workbook(f, data_only=True), every cell of every
            sheet read; in one process, and split over 2 processes.
 floor:     per file zipfile + lxml.etree.fromstring of every .xml/.rels member; one process.
@@ -34,7 +34,7 @@ def main() -> None:
     n, w = args.count, args.workers
     C.header("verify: xltool verify_paths vs openpyxl vs unzip+lxml floor", n)
 
-    from xltool.verify import PARALLEL_FROM, verify_path, verify_paths
+    from xltool.round.verify import PARALLEL_FROM, verify_path, verify_paths
 
     xp = min(2, C.cores()) if n >= PARALLEL_FROM else 1  # verify_paths goes serial below PARALLEL_FROM files
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from xltool.fill import fill_bytes
-from xltool.generate import workbook_bytes
-from xltool.spec import get_spec
+from xltool.form.fill import fill_bytes
+from xltool.form.generate import workbook_bytes
+from xltool.form.spec import get_spec
 
 SPEC = get_spec()
 APPLICANTS = [c.key for c in SPEC.table("requests").columns if c.key != "total"]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from xltool.container import (DEFAULT_LIMITS, Container, ContainerError, Limits, open_container,
+from xltool.office.container import (DEFAULT_LIMITS, Container, ContainerError, Limits, open_container,
                               parse_xml)
 
 MiB = 1 << 20

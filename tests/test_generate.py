@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from builders import SPEC, consistent, make_return
 from xltool.cli import cli
-from xltool.layout import layout_for
+from xltool.form.layout import layout_for
 
 FORMAT = Path(__file__).resolve().parents[2] / "shared" / "FORMAT-2021.md"
 

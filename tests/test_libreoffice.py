@@ -9,10 +9,10 @@ import openpyxl
 import pytest
 
 from builders import SPEC, consistent
-from xltool.generate import workbook_bytes
-from xltool.layout import ALL_PASS, FAIL, PASS, layout_for
-from xltool.returns import read_return
-from xltool.verify import verify_path
+from xltool.form.generate import workbook_bytes
+from xltool.form.layout import ALL_PASS, FAIL, PASS, layout_for
+from xltool.form.returns import read_return
+from xltool.round.verify import verify_path
 
 LAYOUT = layout_for(SPEC)
 CHECKS = [i for i in LAYOUT.formulas if i.sheet == SPEC.sheets["checks"] and not i.key]

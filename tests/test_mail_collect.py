@@ -12,7 +12,7 @@ import pytest
 
 from test_mail_common import RETURNED, manifest, outcome, run, sample_mbox, sample_returns, tree, write_roster
 from xltool.mail import mime
-from xltool.mail.manifest import current_returns
+from xltool.round.manifest import current_returns
 from xltool.mail.samplebox import tiny_pdf
 
 
@@ -128,7 +128,7 @@ def test_plain_folder_of_files(tmp_path: Path) -> None:
 
 
 def test_newest_by_message_date_not_mailbox_order(tmp_path: Path) -> None:
-    from xltool.fill import fill_bytes
+    from xltool.form.fill import fill_bytes
 
     final = sample_returns()["001"]
     draft = fill_bytes(final, {"narrative.other": "初稿"})
@@ -174,7 +174,7 @@ def test_message_without_id_is_not_collected_twice(tmp_path: Path) -> None:
 
 
 def test_code_not_in_roster_is_kept_and_noted(tmp_path: Path) -> None:
-    from xltool.generate import workbook_bytes
+    from xltool.form.generate import workbook_bytes
 
     stranger = workbook_bytes(2021, "999", "外单位")
     (tmp_path / "mail").mkdir()
@@ -186,7 +186,7 @@ def test_code_not_in_roster_is_kept_and_noted(tmp_path: Path) -> None:
 
 
 def test_agency_code_is_never_a_path(tmp_path: Path) -> None:
-    from xltool.generate import workbook_bytes
+    from xltool.form.generate import workbook_bytes
 
     hostile = _rewrite_code(workbook_bytes(2021, "001", "某局"))
     (tmp_path / "mail").mkdir()

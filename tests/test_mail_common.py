@@ -13,10 +13,10 @@ import click
 from click.testing import CliRunner, Result
 
 from builders import consistent
-from xltool.fill import fill_bytes
-from xltool.generate import workbook_bytes
+from xltool.form.fill import fill_bytes
+from xltool.form.generate import workbook_bytes
 from xltool.mail.samplebox import build_sample_mailbox
-from xltool.roster import Agency
+from xltool.round.roster import Agency
 
 YEAR = 2021
 ROSTER = [

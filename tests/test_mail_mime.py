@@ -176,7 +176,7 @@ def test_zip_limits_and_damage() -> None:
 
 
 def test_office_files_are_not_archives() -> None:
-    from xltool.generate import workbook_bytes
+    from xltool.form.generate import workbook_bytes
 
     assert not is_archive(workbook_bytes(2021, "001", "某某局"))
     assert is_archive(gbk_zip({"a.xlsx": b"x"}))

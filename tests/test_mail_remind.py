@@ -12,8 +12,8 @@ import pytest
 
 from support.mailservers import SmtpServer
 from test_mail_common import WITH_ERRORS, run, sample_mbox, write_roster
-from xltool.returns import from_book
-from xltool.xlsx import load_book
+from xltool.form.returns import from_book
+from xltool.office.xlsx import load_book
 
 SENDER = "某某区政务公开办 <gkb@example.gov.cn>"
 

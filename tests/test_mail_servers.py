@@ -18,9 +18,9 @@ import pytest
 
 from support.mailservers import ImapServer, SmtpServer
 from test_mail_common import ROSTER, agencies, manifest, outcome, run, sample_mbox, tree, write_roster
-from xltool.generate import generate_roster
-from xltool.returns import from_book
-from xltool.xlsx import load_book
+from xltool.round.workbooks import generate_roster
+from xltool.form.returns import from_book
+from xltool.office.xlsx import load_book
 
 SENDER = "某某区政务公开办 <gkb@example.gov.cn>"
 

@@ -18,13 +18,13 @@ import pytest
 from click.testing import CliRunner
 
 from xltool.commands.merge import merge as merge_command
-from xltool.fill import fill_bytes
-from xltool.generate import workbook_bytes
-from xltool.merge import DETAIL_SHEET, NOTES_SHEET, merge_paths, write_merged_workbook
-from xltool.returns import read_return
-from xltool.roster import Agency
-from xltool.spec import get_spec
-from xltool.verify import verify_path
+from xltool.form.fill import fill_bytes
+from xltool.form.generate import workbook_bytes
+from xltool.round.merge import DETAIL_SHEET, NOTES_SHEET, merge_paths, write_merged_workbook
+from xltool.form.returns import read_return
+from xltool.round.roster import Agency
+from xltool.form.spec import get_spec
+from xltool.round.verify import verify_path
 
 SPEC = get_spec()
 TABLE2 = SPEC.table("requests")
@@ -72,7 +72,7 @@ def make_return(folder: Path, code: str, name: str, seed: int, *, year: int = 20
 
 
 def expected_sums(*value_sets: dict) -> dict[str, int | Decimal]:
-    from xltool import calc
+    from xltool.form import calc
 
     sums = {k: sum((vs[k] for vs in value_sets), Decimal(0) if SPEC.cells[k].type == "amount" else 0) for k in INPUTS}
     return sums | calc.totals(SPEC, sums)
@@ -120,7 +120,7 @@ def round_(tmp_path: Path):
 
 def test_sums_exactly_the_included_returns_and_names_everything_left_out(round_):
     returns, roster, good, bad, old = round_
-    from xltool.roster import load_roster
+    from xltool.round.roster import load_roster
 
     result = merge_paths([returns], roster=load_roster(roster), show_progress=False)
     want = expected_sums(*good.values())
@@ -159,7 +159,7 @@ def test_fee_sums_are_exact_decimals(tmp_path):
 
 def test_the_merged_workbook_is_a_valid_return_with_the_sums(round_, tmp_path):
     returns, roster, good, bad, old = round_
-    from xltool.roster import load_roster
+    from xltool.round.roster import load_roster
 
     result = merge_paths([returns], roster=load_roster(roster), show_progress=False)
     out = tmp_path / "out" / "汇总.xlsx"
@@ -170,7 +170,7 @@ def test_the_merged_workbook_is_a_valid_return_with_the_sums(round_, tmp_path):
     assert [f for f in checked.findings if f.severity == "error"] == []
     ret = read_return(out)
     assert {k: ret.values[k] for k in SPEC.numeric_keys} == result.values
-    from xltool.previous import load_previous  # next year's --previous matches the merged identity
+    from xltool.round.previous import load_previous  # next year's --previous matches the merged identity
 
     assert load_previous(out)["310000"]["requests.carried_forward.total"] == result.values["requests.carried_forward.total"]
     # the extra sheets: one row per included agency, and what was left out
@@ -310,7 +310,7 @@ def test_merge_uses_both_cores_and_matches_the_serial_sum(tmp_path):
 
 def test_a_locked_output_file_is_a_usage_error(round_, tmp_path, monkeypatch):
     """Excel on Windows holds the file open: replacing it fails, and the user is told why."""
-    import xltool.merge
+    import xltool.round.merge
 
     returns, roster, good, bad, old = round_
     result = merge_paths([returns], show_progress=False)
@@ -318,7 +318,7 @@ def test_a_locked_output_file_is_a_usage_error(round_, tmp_path, monkeypatch):
     def refuse(path, data):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(xltool.merge, "atomic_write", refuse)
+    monkeypatch.setattr(xltool.round.merge, "atomic_write", refuse)
     from xltool.util import UsageError
 
     with pytest.raises(UsageError, match="正在 Excel"):

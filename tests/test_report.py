@@ -16,12 +16,12 @@ import pytest
 from click.testing import CliRunner
 
 from xltool.commands.report import report as report_command
-from xltool.fill import fill_bytes
-from xltool.generate import workbook_bytes
+from xltool.form.fill import fill_bytes
+from xltool.form.generate import workbook_bytes
 from xltool.report import pdf as pdf_module
 from xltool.report.grid import figure
-from xltool.returns import read_return
-from xltool.spec import get_spec
+from xltool.form.returns import read_return
+from xltool.form.spec import get_spec
 
 SPEC = get_spec()
 REF_CODE, REF_NAME = "230112-yshj", "哈尔滨市阿城区营商环境建设监督局"
@@ -399,7 +399,7 @@ def test_a_read_json_file_is_an_input(nonzero_return: Path, tmp_path: Path) -> N
 
 
 def test_a_merged_workbook_is_reported_like_a_return(tmp_path: Path) -> None:
-    from xltool.merge import merge_paths, write_merged_workbook
+    from xltool.round.merge import merge_paths, write_merged_workbook
 
     returns = tmp_path / "returns"
     returns.mkdir()

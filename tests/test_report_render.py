@@ -19,7 +19,7 @@ from conftest import require
 from support import chromium
 from test_report import (HEADINGS, REF_CODE, REF_NAME, SPEC, expected_figures, in_order, make_return, nonzero_values,
                          reference_values, run, table_labels)
-from xltool.returns import read_return
+from xltool.form.returns import read_return
 
 pytestmark = pytest.mark.slow
 POPPLER = ("pdftoppm", "pdffonts", "pdftotext")

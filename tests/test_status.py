@@ -15,8 +15,8 @@ from conftest import require
 from test_merge import make_return, roster_file, runner
 
 from xltool.commands.merge import status as status_command
-from xltool.roster import load_roster
-from xltool.status import render_html, status_paths
+from xltool.round.roster import load_roster
+from xltool.round.status import render_html, status_paths
 
 CHROMIUM = "/usr/bin/chromium"
 HOSTILE = "<script>alert(1)</script>某局&amp;"

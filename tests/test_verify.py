@@ -15,9 +15,9 @@ from click.testing import CliRunner
 
 from builders import SPEC, consistent, make_return, zeros
 from xltool.cli import cli
-from xltool.fill import fill_bytes
-from xltool.generate import workbook_bytes
-from xltool.verify import verify_path
+from xltool.form.fill import fill_bytes
+from xltool.form.generate import workbook_bytes
+from xltool.round.verify import verify_path
 
 
 def run(*args: str):
@@ -34,7 +34,7 @@ def codes(path: Path, **kw) -> list[tuple[str, str | None, str | None]]:
 
 
 def cell_of(key: str) -> str:
-    from xltool.layout import layout_for
+    from xltool.form.layout import layout_for
     return layout_for(SPEC).by_key[key].ref
 
 
@@ -124,7 +124,7 @@ def test_saved_total_disagrees(good):
     ref = cell_of("requests.new.total")
     def change(xml: bytes) -> bytes:
         return re.sub(rb'(<c r="' + ref.encode() + rb'"[^>]*>.*?<v>)\d+(</v>)', rb"\g<1>77777\g<2>", xml, count=1)
-    sheet_no = [s.name for s in __import__("xltool.layout", fromlist=["x"]).layout_for(SPEC).sheets].index("表二依申请公开") + 1
+    sheet_no = [s.name for s in __import__("xltool.form.layout", fromlist=["x"]).layout_for(SPEC).sheets].index("表二依申请公开") + 1
     bad = rewrite(good, f"xl/worksheets/sheet{sheet_no}.xml", change)
     assert codes(bad) == [("cached-value-mismatch", ref, "requests.new.total")]
 
@@ -310,7 +310,7 @@ def test_usage_errors(tmp_path):
 
 
 def test_shared_formula_moves_references_but_not_quoted_text() -> None:
-    from xltool.xlsx import shift_formula
+    from xltool.office.cells import shift_formula
 
     assert shift_formula('IF(A1="B2",C3,"x""D4")', 1, 1) == 'IF(B2="B2",D4,"x""D4")'
     assert shift_formula("'表 A1'!A1+LOG10(A1)+$A$1+A$1", 1, 1) == "'表 A1'!B2+LOG10(B2)+$A$1+B$1"

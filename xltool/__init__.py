@@ -11,11 +11,11 @@ The Python API; the command line (`xltool.cli`) is a thin layer over it.
 
 from __future__ import annotations
 
-from .fill import fill_bytes as fill
-from .generate import workbook_bytes as generate
-from .returns import read_return as read
-from .spec import get_spec
-from .verify import verify_path as verify
-from .verify import verify_paths
+from xltool.form.fill import fill_bytes as fill
+from xltool.form.generate import workbook_bytes as generate
+from xltool.form.returns import read_return as read
+from xltool.form.spec import get_spec
+from xltool.round.verify import verify_path as verify
+from xltool.round.verify import verify_paths
 
 __all__ = ["generate", "fill", "read", "verify", "verify_paths", "get_spec"]

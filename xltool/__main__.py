@@ -1,5 +1,5 @@
 """`python -m xltool`: the same command line as `xltool`."""
 
-from .cli import main
+from xltool.cli import main
 
 main()

@@ -10,11 +10,11 @@ from typing import Any
 
 import click
 
-from .commands import zh
-from .commands.common import STATUS_TEXT, handle_errors, json_option, key_option, print_json
-from .returns import read_return
-from .roster import load_roster
-from .util import UsageError, atomic_write, check_writable_dir, read_secret
+from xltool.commands import zh
+from xltool.commands.common import STATUS_TEXT, handle_errors, json_option, key_option, print_json
+from xltool.form.returns import read_return
+from xltool.round.roster import load_roster
+from xltool.util import UsageError, atomic_write, check_writable_dir, read_secret
 
 zh.install()  # before the commands are declared: click translates some help when it declares them
 
@@ -47,9 +47,10 @@ def generate(year: int, agency_code: str | None, agency_name: str | None, roster
     例：xltool generate --year 2021 --agency-code 001 --agency-name 某某局 -o 某某局.xlsx
         xltool generate --year 2021 --roster roster.csv -o dist/
     """
-    from .generate import carry_over, generate_roster, spec_or_error, workbook_bytes
-    from .previous import load_previous
-    from .roster import CODE
+    from xltool.form.generate import carry_over, spec_or_error, workbook_bytes
+    from xltool.round.workbooks import generate_roster
+    from xltool.round.previous import load_previous
+    from xltool.round.roster import CODE
 
     spec_or_error(year)
     key = read_secret(key_file, "XLTOOL_KEY")
@@ -87,7 +88,7 @@ def fill(workbook: str, data: str, output: str) -> None:
     """
     from decimal import Decimal
 
-    from .fill import fill_bytes
+    from xltool.form.fill import fill_bytes
 
     try:
         payload = json.loads(Path(data).read_text(encoding="utf-8-sig"), parse_float=Decimal)
@@ -154,8 +155,8 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
     例：xltool verify returns/
         xltool verify returns/ --previous 2020/汇总.xlsx --annotate 批注/ --json
     """
-    from .previous import load_previous
-    from .verify import verify_paths
+    from xltool.round.previous import load_previous
+    from xltool.round.verify import verify_paths
 
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
@@ -164,7 +165,7 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
     prev = load_previous(previous) if previous else None
     results = verify_paths(paths, key=key, previous=prev, show_progress=not as_json)
     if annotate:
-        from .annotate import annotate_results
+        from xltool.round.annotate import annotate_results
         check_writable_dir(Path(annotate))
         annotate_results(results, Path(annotate))
     summary = {"files": len(results), **{s: sum(r.status == s for r in results) for s in ("ok", "warnings", "errors")}}
@@ -204,15 +205,15 @@ def demo(output: str) -> None:
     \b
     例：xltool demo -o 演示
     """
-    from .demo import run_demo
+    from xltool.demo import run_demo
 
     sys.exit(run_demo(Path(output), click.echo))
 
 
-from .commands.merge import merge, status  # noqa: E402  (commands kept beside their library modules)
+from xltool.commands.merge import merge, status  # noqa: E402  (commands kept beside their library modules)
 
-from .commands.mail import collect, remind, send  # noqa: E402
-from .commands.report import report  # noqa: E402
+from xltool.commands.mail import collect, remind, send  # noqa: E402
+from xltool.commands.report import report  # noqa: E402
 
 cli.add_command(merge)
 cli.add_command(status)

@@ -14,11 +14,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from .fill import fill_bytes
-from .generate import generate_roster, workbook_bytes
-from .roster import load_roster
-from .resources import SAMPLES, folder, read_bytes
-from .util import atomic_write, check_writable_dir
+from xltool.form.fill import fill_bytes
+from xltool.form.generate import workbook_bytes
+from xltool.round.workbooks import generate_roster
+from xltool.round.roster import load_roster
+from xltool.resources import SAMPLES, folder, read_bytes
+from xltool.util import atomic_write, check_writable_dir
 
 YEAR = 2021
 COORDINATOR = ("11230100", "哈尔滨市阿城区人民政府")
@@ -44,18 +45,18 @@ def _folder(path: Path) -> Path:
 
 
 def run_demo(out: Path, echo: Callable[[str], None]) -> int:
-    from .annotate import annotate_results
-    from .mail.collect import collect
-    from .mail.compose import Sender
-    from .mail.deliver import Outbox
-    from .mail.remind import remind
-    from .mail.samplebox import build_sample_mailbox
-    from .mail.send import send
-    from .mail.sources import open_source
-    from .merge import merge_paths, write_merged_workbook
-    from .report import Narrative, plan, write_reports
-    from .status import render_html, status_paths
-    from .verify import verify_paths
+    from xltool.round.annotate import annotate_results
+    from xltool.mail.collect import collect
+    from xltool.mail.compose import Sender
+    from xltool.mail.deliver import Outbox
+    from xltool.mail.remind import remind
+    from xltool.mail.samplebox import build_sample_mailbox
+    from xltool.mail.send import send
+    from xltool.mail.sources import open_source
+    from xltool.round.merge import merge_paths, write_merged_workbook
+    from xltool.report import Narrative, plan, write_reports
+    from xltool.round.status import render_html, status_paths
+    from xltool.round.verify import verify_paths
 
     check_writable_dir(out)
     roster_path = out / "0-名单.csv"  # the coordinator's roster, to try the commands on afterwards

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 
 from jinja2 import BaseLoader, Environment, TemplateNotFound
 
-from .util import Problem
+from xltool.util import Problem
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..layout import Layout, layout_for
-from ..returns import Return
-from ..spec import Spec
+from xltool.form.layout import Layout, layout_for
+from xltool.form.returns import Return
+from xltool.form.spec import Spec
 
 
 @dataclass
@@ -31,5 +31,5 @@ class Context:
 
 
 def families():
-    from . import identity, narrative, rules, structure, values
+    from xltool.checks import identity, narrative, rules, structure, values
     return (identity, structure, values, rules, narrative)

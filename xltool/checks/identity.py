@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hmac
 
-from ..findings import finding
-from ..writer import signature
+from xltool.findings import finding
+from xltool.form.writer import signature
 
 
 def check(ctx):

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from decimal import Decimal
 
-from ..findings import finding, fmt, where
+from xltool.findings import finding, fmt, where
 
 
 def _pattern(text: str) -> re.Pattern:

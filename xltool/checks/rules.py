@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ..findings import finding, fmt, where
+from xltool.findings import finding, fmt, where
 
 
 def effective(ctx, key: str):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 import re
 
-from .. import calc
-from ..findings import finding, fmt
-from ..layout import Item, a1
-from ..xlsx import parse_ref
+from xltool.form import calc
+from xltool.findings import finding, fmt
+from xltool.form.layout import Item
+from xltool.office.cells import a1
+from xltool.office.cells import parse_ref
 
 _SHEET_PREFIX = re.compile(r"^(?:'(?:[^']|'')+'|[^!'()+,]+)!")
 _RANGE = re.compile(r"^([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..findings import finding, fmt, where
+from xltool.findings import finding, fmt, where
 
 
 def _value_findings(ctx, key: str):

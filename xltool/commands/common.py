@@ -9,12 +9,12 @@ from typing import Any, Callable
 
 import click
 
-from ..container import ContainerError
-from ..fill import FillError
-from ..resources import ResourceError
-from ..returns import FormError
-from ..roster import RosterError
-from ..util import UsageError
+from xltool.office.container import ContainerError
+from xltool.form.fill import FillError
+from xltool.resources import ResourceError
+from xltool.form.returns import FormError
+from xltool.round.roster import RosterError
+from xltool.util import UsageError
 
 def fail(message: str, status: int) -> None:
     click.echo(f"错误：{message}", err=True)

@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
-from .common import fail, handle_errors, json_option, key_option, print_json
-from .zh import Date
-from ..roster import load_roster
-from ..util import read_secret
+from xltool.commands.common import fail, handle_errors, json_option, key_option, print_json
+from xltool.commands.zh import Date
+from xltool.round.roster import load_roster
+from xltool.util import read_secret
 
 DATE = Date()
 
@@ -39,8 +39,8 @@ def _outgoing(fn):
 
 
 def _transport(smtp: str | None, password_file: str | None, sender, outbox: Path, log_name: str):
-    from ..mail.deliver import Outbox, SendLog, Smtp
-    from ..util import check_writable_dir
+    from xltool.mail.deliver import Outbox, SendLog, Smtp
+    from xltool.util import check_writable_dir
 
     if smtp is None:
         return Outbox(outbox), None
@@ -65,8 +65,8 @@ def send(folder: str, roster: str, sender: str, smtp: str | None, password_file:
         XLTOOL_SMTP_PASSWORD=授权码 xltool send dist/ --roster roster.csv --from gkb@163.com \\
             --smtp smtps://gkb%40163.com@smtp.163.com:465
     """
-    from ..mail.compose import Sender
-    from ..mail.send import send as send_all
+    from xltool.mail.compose import Sender
+    from xltool.mail.send import send as send_all
 
     who = Sender.parse(sender)
     agencies = load_roster(roster, need_email=True)
@@ -98,8 +98,8 @@ def remind(path: str, roster: str, sender: str, smtp: str | None, password_file:
     \b
     例：xltool remind --roster roster.csv returns/ --from gkb@example.gov.cn --deadline 2022-01-20
     """
-    from ..mail.compose import Sender
-    from ..mail.remind import remind as remind_all
+    from xltool.mail.compose import Sender
+    from xltool.mail.remind import remind as remind_all
 
     who = Sender.parse(sender)
     agencies = load_roster(roster, need_email=True)
@@ -135,8 +135,8 @@ def collect(source: str, output: str, roster: str | None, since, password_file: 
     例：xltool collect ~/mail/inbox.mbox -o returns/ --roster roster.csv
         XLTOOL_IMAP_PASSWORD=授权码 xltool collect imaps://gkb%40163.com@imap.163.com/INBOX -o returns/ --since 2022-01-01
     """
-    from ..mail.collect import collect as collect_all
-    from ..mail.sources import open_source
+    from xltool.mail.collect import collect as collect_all
+    from xltool.mail.sources import open_source
 
     out = Path(output)
     agencies = load_roster(roster) if roster else None

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from .common import STATUS_TEXT, handle_errors, json_option, key_option, print_json
-from ..util import UsageError, check_writable_dir, read_secret
+from xltool.commands.common import STATUS_TEXT, handle_errors, json_option, key_option, print_json
+from xltool.util import UsageError, check_writable_dir, read_secret
 
 
 def _existing(paths: tuple[str, ...]) -> None:
@@ -59,8 +59,8 @@ def merge(paths: tuple[str, ...], output: str, as_json: bool, roster: str | None
     例：xltool merge returns/ -o 汇总.xlsx --roster roster.csv
         xltool merge returns/ -o 汇总.xlsx --agency-code 310000 --agency-name 某某市人民政府办公室 --json
     """
-    from ..merge import DEFAULT_CODE, default_name, merge_paths, write_merged_workbook
-    from ..roster import CODE, load_roster
+    from xltool.round.merge import DEFAULT_CODE, default_name, merge_paths, write_merged_workbook
+    from xltool.round.roster import CODE, load_roster
 
     _existing(paths)
     out = Path(output)
@@ -114,9 +114,9 @@ def status(roster: str, paths: tuple[str, ...], as_json: bool, html_file: str | 
     例：xltool status --roster roster.csv returns/
         xltool status --roster roster.csv returns/ --html 进度.html --json
     """
-    from ..roster import load_roster
-    from ..status import STATES, render_html, status_paths
-    from ..util import atomic_write
+    from xltool.round.roster import load_roster
+    from xltool.round.status import STATES, render_html, status_paths
+    from xltool.util import atomic_write
 
     _existing(paths)
     if html_file:

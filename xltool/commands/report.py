@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .common import handle_errors
+from xltool.commands.common import handle_errors
 
 
 @click.command("report")
@@ -30,7 +30,7 @@ def report(input_path: str, output: str, formats: str | None, narrative: str | N
         xltool report returns/ -o reports/ --format html,docx,pdf
         xltool report merged.xlsx -o 汇总报告.docx --narrative 正文.j2
     """
-    from ..report import Narrative, plan, write_reports
+    from xltool.report import Narrative, plan, write_reports
 
     where = plan(output, formats, fragment)
     outcome = write_reports(input_path, where, Narrative(narrative), allow_errors=allow_errors)

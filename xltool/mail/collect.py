@@ -18,15 +18,15 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from ..container import ContainerError
-from ..returns import FormError, Return, from_book
-from ..roster import CODE, Agency
-from ..util import atomic_write, check_writable_dir, safe_filename
-from ..xlsx import load_book
-from . import mime
-from .archive import ArchiveError, is_archive, members
-from .manifest import Manifest
-from .sources import Envelope, SourceError
+from xltool.office.container import ContainerError
+from xltool.form.returns import FormError, Return, from_book
+from xltool.round.roster import CODE, Agency
+from xltool.util import atomic_write, check_writable_dir, safe_filename
+from xltool.office.xlsx import load_book
+from xltool.mail import mime
+from xltool.mail.archive import ArchiveError, is_archive, members
+from xltool.round.manifest import Manifest
+from xltool.mail.sources import Envelope, SourceError
 
 MiB = 1 << 20
 CST = timezone(timedelta(hours=8))  # China Standard Time: the dates people in the round read

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
-from ..roster import Agency
-from ..util import Problem, UsageError, atomic_write, check_writable_dir, progress, read_secret
+from xltool.round.roster import Agency
+from xltool.util import Problem, UsageError, atomic_write, check_writable_dir, progress, read_secret
 
 TIMEOUT = 60
 

@@ -14,10 +14,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ..roster import Agency
-from ..util import safe_filename
-from .compose import Sender, cn_date, compose, render
-from .deliver import Job, MessageFailed, Report, SendLog, deliver_all
+from xltool.round.roster import Agency
+from xltool.util import safe_filename
+from xltool.mail.compose import Sender, cn_date, compose, render
+from xltool.mail.deliver import Job, MessageFailed, Report, SendLog, deliver_all
 
 MAX_LISTED = 30  # findings in the body; the annotated copy lists them all
 
@@ -34,8 +34,8 @@ class Case:
 def cases(path: Path, agencies: list[Agency], key: bytes | None) -> list[Case]:
     """Every roster agency that is missing or whose return has errors, decided as `status`
     decides (the same rule for which return counts), with all the findings of that return."""
-    from ..status import status_paths
-    from ..verify import verify_path
+    from xltool.round.status import status_paths
+    from xltool.round.verify import verify_path
 
     out = []
     for state in status_paths(agencies, [path], key=key, show_progress=False).chase():
@@ -86,7 +86,7 @@ def _annotated(case: Case, name: str) -> list[tuple[str, bytes]]:
     lists every finding)."""
     if case.file is None:
         return []
-    from ..annotate import annotate_bytes
+    from xltool.round.annotate import annotate_bytes
 
     try:
         data = case.file.read_bytes()

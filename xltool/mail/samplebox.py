@@ -24,11 +24,11 @@ from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
-from ..fill import fill_bytes
-from ..roster import Agency, load_roster
-from ..util import atomic_write
-from .collect import CST
-from .mime import XLSX_TYPE, attachment_part, encoded_words
+from xltool.form.fill import fill_bytes
+from xltool.round.roster import Agency, load_roster
+from xltool.util import atomic_write
+from xltool.mail.collect import CST
+from xltool.mail.mime import XLSX_TYPE, attachment_part, encoded_words
 
 COORDINATOR = "政务公开办 <gkb@example.gov.cn>"
 _GBK_MARK = "GBK-NAME-PLACEHOLDER"
@@ -53,8 +53,8 @@ def build_sample_mailbox(returns: Mapping[str, bytes], roster: list[Agency] | st
 
 
 def _year(returns: Mapping[str, bytes]) -> int:
-    from ..returns import from_book
-    from ..xlsx import load_book
+    from xltool.form.returns import from_book
+    from xltool.office.xlsx import load_book
 
     first = next(iter(returns.values()), None)
     return from_book(load_book(first)).year if first else datetime.now().year - 1

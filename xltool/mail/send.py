@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from ..container import ContainerError
-from ..returns import FormError, read_return
-from ..roster import Agency
-from ..util import UsageError, safe_filename
-from .compose import Sender, cn_date, compose, render
-from .deliver import Job, MessageFailed, Report, SendLog, deliver_all
+from xltool.office.container import ContainerError
+from xltool.form.returns import FormError, read_return
+from xltool.round.roster import Agency
+from xltool.util import UsageError, safe_filename
+from xltool.mail.compose import Sender, cn_date, compose, render
+from xltool.mail.deliver import Job, MessageFailed, Report, SendLog, deliver_all
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
@@ -47,7 +47,7 @@ class Workbooks:
 def find_workbooks(folder: Path) -> Workbooks:
     """The workbooks of a folder by the agency code inside them; of two for one agency, the one
     PRODUCT.md's rule picks (`verify.choose`), and the other is named."""
-    from ..verify import choose
+    from xltool.round.verify import choose
 
     if not folder.is_dir():
         raise UsageError(f"找不到工作簿文件夹：{folder}")

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import unquote, urlsplit
 
-from ..util import Problem, UsageError, read_secret
-from .mime import MAX_ATTACHMENT, header_text
+from xltool.util import Problem, UsageError, read_secret
+from xltool.mail.mime import MAX_ATTACHMENT, header_text
 
 MAX_MESSAGE = 2 * MAX_ATTACHMENT  # one attachment at the cap, base64-encoded, and some text
 

@@ -7,9 +7,9 @@ composed from a return and narrative templates, drawn as HTML, DOCX, PDF or Mark
 Data flow: run (inputs, outputs) → model (what the report says; narrative templates) →
 html / markdown / docx (→ pdf) drawing the official tables from the spec's grids (grid)."""
 
-from .model import Narrative, Report, ReportData, compose, from_json, from_return
-from .narrative import TemplateProblem
-from .run import FORMATS, Outcome, Plan, plan, write_reports
+from xltool.report.model import Narrative, Report, ReportData, compose, from_json, from_return
+from xltool.report.narrative import TemplateProblem
+from xltool.report.run import FORMATS, Outcome, Plan, plan, write_reports
 
 __all__ = ["FORMATS", "Narrative", "Outcome", "Plan", "Report", "ReportData", "TemplateProblem", "compose",
            "from_json", "from_return", "plan", "write_reports"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..findings import fmt
-from ..spec import GridCell, Table
+from xltool.findings import fmt
+from xltool.form.spec import GridCell, Table
 
 BLANK = "—"  # a blank figure: a blank is not a zero, so it is never shown as 0
 

@@ -12,11 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..returns import Return, normalise
-from ..spec import Spec, SpecError, Table, get_spec
-from ..util import UsageError
-from . import narrative as nv
-from .grid import shown_rows
+from xltool.form.returns import Return, normalise
+from xltool.form.spec import Spec, SpecError, Table, get_spec
+from xltool.util import UsageError
+from xltool.report import narrative as nv
+from xltool.report.grid import shown_rows
 
 DRAFT = "草稿"
 DRAFT_NOTE = "草稿：本报告所依据的报表尚有错误，数字未经核实，不得对外公开。"

@@ -32,9 +32,9 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import concat
 
-from ..resources import template_text
-from ..util import UsageError
-from .grid import figure
+from xltool.resources import template_text
+from xltool.util import UsageError
+from xltool.report.grid import figure
 
 DEFAULT_TEMPLATE = ("report", "narrative.j2")
 

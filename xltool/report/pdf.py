@@ -19,8 +19,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..resources import template_text
-from ..util import UsageError, atomic_write, find_soffice, progress
+from xltool.resources import template_text
+from xltool.util import UsageError, atomic_write, find_soffice, progress
 
 BATCH = 20  # documents per LibreOffice start
 SECONDS_PER_DOCUMENT = 30

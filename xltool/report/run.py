@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..container import ContainerError
-from ..returns import read_return
-from ..util import UsageError, atomic_write, check_writable_dir, progress, safe_filename
-from ..verify import RETURN_SUFFIXES, duplicates, expand, verify_path, verify_paths
-from . import pdf
-from .docx import render_docx
-from .html import render_html
-from .markdown import render_markdown
-from .model import Narrative, Report, ReportData, compose, from_json, from_return
-from .narrative import TemplateProblem
+from xltool.office.container import ContainerError
+from xltool.form.returns import read_return
+from xltool.util import UsageError, atomic_write, check_writable_dir, progress, safe_filename
+from xltool.round.verify import RETURN_SUFFIXES, duplicates, expand, verify_path, verify_paths
+from xltool.report import pdf
+from xltool.report.docx import render_docx
+from xltool.report.html import render_html
+from xltool.report.markdown import render_markdown
+from xltool.report.model import Narrative, Report, ReportData, compose, from_json, from_return
+from xltool.report.narrative import TemplateProblem
 
 FORMATS = ("html", "docx", "md", "pdf")
 DEFAULT_FORMATS = ("html", "docx", "md")  # those that need no outside program

@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .findings import Finding
-from .merge import Scanned, scan
-from .roster import Agency
-from .verify import choose
+from xltool.findings import Finding
+from xltool.round.merge import Scanned, scan
+from xltool.round.roster import Agency
+from xltool.round.verify import choose
 
 STATES = ("missing", "errors", "warnings", "ok")  # the order a coordinator works through them
 STATE_TEXT = {"ok": "通过", "warnings": "有警告", "errors": "有错误", "missing": "未提交"}
@@ -85,7 +85,7 @@ def status_paths(roster: Sequence[Agency], paths: Iterable[str | os.PathLike], *
 def collected_attachments(paths: Iterable[str | os.PathLike]) -> dict[str, list[str]]:
     """Agency code -> the other attachments of its messages (a signed and sealed scan, usually),
     from the manifest of folders written by `collect`; empty where there is none."""
-    from .mail.manifest import load
+    from xltool.round.manifest import load
 
     out: dict[str, list[str]] = {}
     for p in map(Path, paths):
@@ -100,7 +100,7 @@ def render_html(report: StatusReport, title: str = "政府信息公开工作年�
     """A self-contained page (no outside resources), every value escaped: a return is hostile input."""
     from jinja2 import Environment, select_autoescape
 
-    from .resources import TemplateLoader
+    from xltool.resources import TemplateLoader
 
     env = Environment(loader=TemplateLoader(), autoescape=select_autoescape(default=True,
                       default_for_string=True), trim_blocks=True, lstrip_blocks=True)

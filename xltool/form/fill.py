@@ -15,12 +15,15 @@ from typing import Any, Mapping
 
 from lxml import etree
 
-from . import calc
-from .container import open_container, parse_xml
-from .layout import a1, layout_for
-from .returns import from_book
-from .util import Problem
-from .xlsx import NS, Book, book_from_container, parse_ref
+from xltool.form import calc
+from xltool.office.container import open_container, parse_xml
+from xltool.office.cells import a1
+from xltool.form.layout import layout_for
+from xltool.form.returns import from_book
+from xltool.util import Problem
+from xltool.office.xlsx import NS, book_from_container
+from xltool.office.book import Book
+from xltool.office.cells import parse_ref
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 LARGEST = Decimal(10) ** 15  # a spreadsheet keeps 15 significant digits

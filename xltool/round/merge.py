@@ -21,12 +21,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from . import calc
-from .findings import Finding
-from .roster import Agency
-from .spec import Spec, get_spec
-from .util import UsageError, atomic_write, parallel_map
-from .verify import PARALLEL_FROM, duplicates, expand, verify_path
+from xltool.form import calc
+from xltool.findings import Finding
+from xltool.round.roster import Agency
+from xltool.form.spec import Spec, get_spec
+from xltool.util import UsageError, atomic_write, parallel_map
+from xltool.round.verify import PARALLEL_FROM, duplicates, expand, verify_path
 
 NOT_IN_ROSTER = "not-in-roster"
 DEFAULT_CODE = "MERGED"
@@ -155,7 +155,7 @@ class MergeResult:
         return not self.excluded and not self.missing
 
     def to_json(self) -> dict[str, Any]:
-        from .returns import json_number
+        from xltool.form.returns import json_number
 
         return {
             "values": {k: json_number(v) for k, v in self.values.items()},
@@ -259,8 +259,8 @@ def merged_workbook_bytes(result: MergeResult, year: int | None = None, code: st
     """A return like any other for the coordinating body (the official tables, the summed inputs,
     totals as formulas with their saved values), plus the sheets 各单位明细 and 未汇总说明.
     Narrative and contacts are left empty: the coordinator writes its own."""
-    from .fill import fill_bytes
-    from .generate import workbook_bytes
+    from xltool.form.fill import fill_bytes
+    from xltool.form.generate import workbook_bytes
 
     data = workbook_bytes(year or result.year, code, name or default_name(result), key)
     data = fill_bytes(data, result.input_values)
@@ -331,7 +331,7 @@ def _cell(ref: str, v: Any, style: int) -> str:
     if v is None or v == "":
         return ""
     if calc.is_number(v):
-        from .fill import _number_text
+        from xltool.form.fill import _number_text
 
         return f'<c r="{ref}"{s}><v>{_number_text(v)}</v></c>'
     # outside text is always written as text, never as a formula
@@ -342,7 +342,7 @@ def _styles(styles_xml: bytes) -> tuple[bytes, int]:
     """styles.xml with a bold, wrapped, bordered header style appended; returns its index."""
     from lxml import etree
 
-    from .container import parse_xml
+    from xltool.office.container import parse_xml
 
     root = parse_xml(styles_xml)
     ns = "{%s}" % _MAIN
@@ -374,13 +374,13 @@ class ExtraSheet:
 
     @property
     def filter_ref(self) -> str:
-        from .layout import a1
+        from xltool.office.cells import a1
 
         return f"{a1(self.header_rows - 1, 0, True)}:{a1(max(self.nrows, self.header_rows) - 1, max(self.ncols, 1) - 1, True)}"
 
 
 def _write_sheet(out, sheet: ExtraSheet, header_style: int) -> None:
-    from .layout import a1, col_letter
+    from xltool.office.cells import a1, col_letter
 
     top = a1(sheet.header_rows, sheet.freeze_cols)
     split = (f'xSplit="{sheet.freeze_cols}" ' if sheet.freeze_cols else "") + f'ySplit="{sheet.header_rows}"'
@@ -408,8 +408,8 @@ def add_sheets(data: bytes, sheets: list[ExtraSheet]) -> bytes:
     the styles (one header style added)."""
     from lxml import etree
 
-    from .container import parse_xml
-    from .layout import sheet_ref
+    from xltool.office.container import parse_xml
+    from xltool.office.cells import sheet_ref
 
     src = zipfile.ZipFile(io.BytesIO(data))
     wb_root = parse_xml(src.read("xl/workbook.xml"))

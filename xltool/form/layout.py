@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from .spec import DataCell, Rule, Spec
+from xltool.form.spec import DataCell, Rule, Spec
+from xltool.office.cells import a1, col_letter, sheet_ref
 
 # Placeholders written into the shared template and replaced per agency.
 AGENCY_NAME = "{{xltool:agency_name}}"
@@ -23,26 +24,6 @@ PASS, FAIL, PENDING = "通过", "不通过", "待填写"
 ALL_PASS = "全部校验通过"
 
 GRID_TOP = 3  # tables start below a title row, the agency row and a spacer
-
-
-@functools.lru_cache(maxsize=1024)
-def col_letter(col: int) -> str:
-    s = ""
-    col += 1
-    while col:
-        col, r = divmod(col - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
-@functools.lru_cache(maxsize=65536)
-def a1(row: int, col: int, absolute: bool = False) -> str:
-    d = "$" if absolute else ""
-    return f"{d}{col_letter(col)}{d}{row + 1}"
-
-
-def sheet_ref(sheet: str, ref: str) -> str:
-    return "'" + sheet.replace("'", "''") + "'!" + ref
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .container import ContainerError
+from xltool.office.container import ContainerError
 
 HEADERS = {
     "code": ("code", "单位代码", "代码", "机构代码", "统一社会信用代码"),
@@ -59,7 +59,7 @@ def _rows_csv(data: bytes) -> list[list[str]]:
 
 def _rows_xlsx(data: bytes) -> tuple[list[list[str]], set[tuple[int, int]]]:
     """The first visible sheet's rows, and which cells were numbers (codes Excel converted)."""
-    from .xlsx import load_book
+    from xltool.office.xlsx import load_book
 
     book = load_book(data)
     sheet = next((s for s in book.sheets.values() if s.state == "visible"), None)

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from .resources import REINSTALL, TEMPLATES, ResourceError, folder, template_display, template_text
+from xltool.resources import REINSTALL, TEMPLATES, ResourceError, folder, template_display, template_text
 
 NUMERIC_TYPES = ("count", "amount")
 

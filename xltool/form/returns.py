@@ -16,12 +16,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from . import calc
-from .container import ContainerError
-from .layout import a1, layout_for
-from .spec import Spec, SpecError, get_spec
-from .util import Problem
-from .xlsx import Book, Cell, load_book
+from xltool.form import calc
+from xltool.office.container import ContainerError
+from xltool.office.cells import a1
+from xltool.form.layout import layout_for
+from xltool.form.spec import Spec, SpecError, get_spec
+from xltool.util import Problem
+from xltool.office.book import Book, Cell
+from xltool.office.xlsx import load_book
 
 META_SHEET = "_xltool"
 

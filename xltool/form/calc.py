@@ -10,8 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Mapping
 
-from .layout import ALL_PASS, FAIL, PASS, PENDING, Item, Layout
-from .spec import Spec
+from xltool.form.layout import ALL_PASS, FAIL, PASS, PENDING, Item, Layout
+from xltool.form.spec import Spec
 
 Number = int | Decimal
 

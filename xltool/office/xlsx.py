@@ -13,8 +13,10 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from .container import Container, ContainerError, check_xml, open_container, parse_xml
-from .layout import col_letter
+from xltool.office.book import Book, Cell, Sheet
+from xltool.office.cells import parse_name_ref, parse_ref, shift_formula
+from xltool.office.container import Container, ContainerError, check_xml, open_container, parse_xml
+from xltool.office.xls import book_from_xls
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -29,102 +31,17 @@ def _wanted(name: str) -> bool:
     return (name.endswith(".xml") or name.endswith(".rels")) and not any(s in name for s in _SKIP)
 
 
-@dataclass(slots=True)
-class Cell:
-    row: int
-    col: int
-    type: str  # n (number), s (text), b (boolean), e (error), "" (blank)
-    value: str | None  # the raw text: a number's digits, a string, a formula's saved value
-    formula: str | None = None
-    style: int = 0
-
-
 _PROTECTION = re.compile(rb"<(?:\w+:)?sheetProtection\b([^>]*)>")
 _PROTECTED = re.compile(rb"""\bsheet\s*=\s*["'](?:1|true)["']""")
 
 
-class Sheet:
-    """A worksheet. Its cells are parsed when first asked for, so a check that needs some sheets
-    (or a merged workbook's large per-agency sheet) does not pay for the others."""
-
-    def __init__(self, name: str, state: str, part: str | None = None, xml: bytes | None = None,
-                 strings: list[str] | None = None):
-        self.name = name
-        self.state = state  # visible | hidden | veryHidden
-        self.part = part  # the zip member holding the sheet
-        self._xml = xml
-        self._strings = strings or []
-        self._cells: dict[tuple[int, int], Cell] | None = None if xml is not None else {}
-        if xml is not None:
-            check_xml(xml)  # hostile parts are refused on loading, parsed or not
-        m = _PROTECTION.search(xml) if xml is not None else None
-        self.protected = bool(m and _PROTECTED.search(m.group(1)))
-
-    @property
-    def cells(self) -> dict[tuple[int, int], Cell]:
-        if self._cells is None:
-            self._cells = _sheet_cells(parse_xml(self._xml), self._strings)
-            self._xml = None
-        return self._cells
-
-    def get(self, row: int, col: int) -> Cell | None:
-        return self.cells.get((row, col))
-
-
-@dataclass
-class Book:
-    kind: str  # xlsx | xlsm | xls
-    sheets: dict[str, Sheet]
-    names: dict[str, tuple[str, int, int]]  # defined name -> (sheet, row, col)
-    locked_styles: list[bool]  # per cell style index: is a cell of this style locked?
-    modified: str | None = None
-    has_macros: bool = False
-    formulas_known: bool = True  # False for a legacy .xls, whose formulas we cannot see
-
-    def cell(self, name: str) -> Cell | None:
-        where = self.names.get(name)
-        if where is None or where[0] not in self.sheets:
-            return None
-        return self.sheets[where[0]].get(where[1], where[2])
-
-    def is_locked(self, cell: Cell | None) -> bool:
-        if cell is None:
-            return True
-        return self.locked_styles[cell.style] if cell.style < len(self.locked_styles) else True
-
-
-@functools.lru_cache(maxsize=65536)
-def parse_ref(ref: str) -> tuple[int, int]:
-    """'AB12' -> (11, 27), 0-based."""
-    col = 0
-    i = 0
-    for i, ch in enumerate(ref):
-        if "A" <= ch <= "Z":
-            col = col * 26 + ord(ch) - 64
-        elif ch != "$":
-            break
-    return int(ref[i:].replace("$", "")) - 1, col - 1
-
-
-_REF = re.compile(r"(?<![A-Za-z_.\d])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![\d(A-Za-z_])")
-# A reference, or a text in quotes that holds none: "B2" in IF(A1="B2",…), a sheet name 'A1'.
-_REF_OR_QUOTED = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|' + _REF.pattern)
-
-
-def shift_formula(formula: str, drow: int, dcol: int) -> str:
-    """A shared formula's text as seen from another cell: relative references move."""
-
-    def move(m: re.Match) -> str:
-        if m[2] is None:
-            return m[0]  # a quoted text or sheet name
-        row, col = parse_ref(m[2] + m[4])
-        if not m[1]:
-            col += dcol
-        if not m[3]:
-            row += drow
-        return f"{m[1]}{col_letter(col)}{m[3]}{row + 1}"
-
-    return _REF_OR_QUOTED.sub(move, formula)
+def _sheet(name: str, state: str, part: str | None, xml: bytes | None, strings: list[str]) -> Sheet:
+    if xml is None:
+        return Sheet(name, state, part)
+    check_xml(xml)  # hostile parts are refused on loading, parsed or not
+    m = _PROTECTION.search(xml)
+    return Sheet(name, state, part, protected=bool(m and _PROTECTED.search(m.group(1))),
+                 load=lambda: _sheet_cells(parse_xml(xml), strings))
 
 
 def _rels(part: str, parts: dict[str, bytes]) -> dict[str, str]:
@@ -164,19 +81,6 @@ def _locked_styles(parts: dict[str, bytes], target: str | None) -> list[bool]:
         prot = xf.find(NS + "protection")
         out.append(prot is None or prot.get("locked", "1") not in ("0", "false"))
     return out or [True]
-
-
-_NAME_REF = re.compile(r"^=?(?:'((?:[^']|'')+)'|([^!']+))!\$?([A-Z]{1,3})\$?(\d+)$")
-
-
-@functools.lru_cache(maxsize=4096)
-def parse_name_ref(text: str) -> tuple[str, int, int] | None:
-    m = _NAME_REF.match(text.strip())
-    if not m:
-        return None
-    sheet = m[1].replace("''", "'") if m[1] is not None else m[2]
-    row, col = parse_ref(m[3] + m[4])
-    return sheet, row, col
 
 
 def _sheet_cells(root, strings: list[str]) -> dict[tuple[int, int], Cell]:
@@ -233,7 +137,6 @@ def _core_modified(parts: dict[str, bytes]) -> str | None:
 
 def book_from_container(box: Container) -> Book:
     if box.kind == "xls":
-        from .xls import book_from_xls
         return book_from_xls(box.data)
     parts = box.parts
     wb_part = _main_part(parts)
@@ -248,7 +151,7 @@ def book_from_container(box: Container) -> Book:
     for s in root.iter(NS + "sheet"):
         name = s.get("name", "")
         target = rels.get(s.get(REL_NS + "id"))
-        sheets[name] = Sheet(name, s.get("state", "visible"), target, parts.get(target), strings)
+        sheets[name] = _sheet(name, s.get("state", "visible"), target, parts.get(target), strings)
     names = {}
     for d in root.iter(NS + "definedName"):
         if d.get("localSheetId") is None and d.text:

@@ -16,10 +16,10 @@ from xml.sax.saxutils import escape
 
 import xlsxwriter
 
-from . import calc
-from .layout import (AGENCY_CODE, AGENCY_NAME, FAIL, PASS, PENDING, SIGNATURE, Item, Layout, a1, layout_for,
-                     sheet_ref)
-from .spec import Spec
+from xltool.form import calc
+from xltool.form.layout import AGENCY_CODE, AGENCY_NAME, FAIL, PASS, PENDING, SIGNATURE, Item, Layout, layout_for
+from xltool.office.cells import a1, sheet_ref
+from xltool.form.spec import Spec
 
 FONT = "宋体"
 BASE = {"font_name": FONT, "font_size": 11, "valign": "vcenter", "text_wrap": True}

@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .checks import Context, families
-from .container import ContainerError
-from .findings import Finding, finding, status_of
-from .returns import FormError, Return, from_book, read_meta
-from .returns import read_bounded
-from .spec import get_spec
-from .util import parallel_map
-from .xlsx import Book, load_book
+from xltool.checks import Context, families
+from xltool.office.container import ContainerError
+from xltool.findings import Finding, finding, status_of
+from xltool.form.returns import FormError, Return, from_book, read_meta
+from xltool.form.returns import read_bounded
+from xltool.form.spec import get_spec
+from xltool.util import parallel_map
+from xltool.office.book import Book
+from xltool.office.xlsx import load_book
 
 PARALLEL_FROM = 24
 RETURN_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xltx", ".xltm"}
@@ -126,7 +127,7 @@ def _ignored(f: Path, root: Path) -> bool:
 
 
 def _collected(folder: Path) -> list[Path] | None:
-    from .mail.manifest import current_returns
+    from xltool.round.manifest import current_returns
 
     current = current_returns(folder)
     return None if current is None else sorted(current.values())

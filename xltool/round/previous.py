@@ -8,9 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .container import ContainerError
-from .returns import FormError, read_return
-from .util import UsageError
+from xltool.office.container import ContainerError
+from xltool.form.returns import FormError, read_return
+from xltool.util import UsageError
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 

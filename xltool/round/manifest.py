@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..util import UsageError, atomic_write
+from xltool.util import UsageError, atomic_write
 
 NAME = "manifest.json"
 FORMAT = "xltool-collect"

@@ -9,8 +9,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Iterable
 
-from .findings import Finding
-from .util import atomic_write, safe_filename
+from xltool.findings import Finding
+from xltool.util import atomic_write, safe_filename
 
 SUMMARY_SHEET = "审核意见"
 ERROR_FILL = "FFF8D7DA"

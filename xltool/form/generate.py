@@ -1,0 +1,37 @@
+"""One agency's workbook: the form rendered for a statistics year, signed, with last year's
+carried-over figures typed in."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from xltool.form import writer
+from xltool.form.fill import fill_bytes
+from xltool.form.spec import Spec, spec_for_year
+from xltool.util import UsageError
+
+
+def spec_or_error(year: int) -> Spec:
+    spec = spec_for_year(year)
+    if spec is None:
+        raise UsageError(f"不支持统计年度 {year}：本工具支持 2021 年及以后的年度（国办公开办函〔2021〕30号格式）。")
+    return spec
+
+
+def workbook_bytes(year: int, code: str, name: str, key: bytes | None = None,
+                   prefill: Mapping[str, Any] | None = None) -> bytes:
+    spec = spec_or_error(year)
+    data = writer.render(spec, year, code, name, key)
+    return fill_bytes(data, dict(prefill)) if prefill else data
+
+
+def carry_over(spec: Spec, previous: Mapping[str, Any]) -> dict[str, Any]:
+    """This year's cells that follow from last year's figures (上年结转 from 结转下年度继续办理),
+    as the rules that compare a key with a previous(...) one say."""
+    out = {}
+    for rule in spec.rules:
+        if rule.severity == "error" and len(rule.left) == 1 and len(rule.right) == 1 and rule.right[0].previous:
+            value = previous.get(rule.right[0].key)
+            if value is not None:
+                out[rule.left[0].key] = value
+    return out
