@@ -32,7 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
+import _common as C
 
 
 def have_merge() -> bool:
@@ -147,7 +147,7 @@ def speed(args) -> None:
             merge_paths(warm, show_progress=False)
             result, t_xl = C.timed(lambda: merge_paths([folder], show_progress=False))
             _, t_xl1 = C.timed(lambda: merge_paths([folder], show_progress=False, workers=1))
-        (rows2, sums2), t_op2 = C.timed(lambda: openpyxl_merge_parallel(files, w))
+        (_rows2, sums2), t_op2 = C.timed(lambda: openpyxl_merge_parallel(files, w))
         (rows1, sums1), t_op1 = C.timed(lambda: openpyxl_merge(files))
         assert len(rows1) == n and sums1 == sums2
         hotspots = None
@@ -218,20 +218,21 @@ def memory(args) -> None:
             runs[label] = (measure(tmp / "small", workers), measure(tmp / "large", workers))
     print(f"MergeResult: {runs['its pool'][1]['result']}")
     print()
-    for label, (s, l) in runs.items():
+    for label, (small_run, large_run) in runs.items():
         print(f"merge_paths ({label}):")
-        print(f"  main process peak (VmHWM): {s['main_kib'] / 1024:7.1f} MiB for {small}, "
-              f"{l['main_kib'] / 1024:7.1f} MiB for {large}  (after imports: {s['before_kib'] / 1024:.1f} MiB; "
-              f"{s['seconds']:.1f} s / {l['seconds']:.1f} s)")
-        if s["workers_kib"]:
-            print(f"  largest worker peak     : {s['workers_kib'] / 1024:7.1f} MiB for {small}, "
-                  f"{l['workers_kib'] / 1024:7.1f} MiB for {large}")
-        r = l["main_kib"] / s["main_kib"]
-        grow = (l["main_kib"] - s["main_kib"]) / (large - small)
+        print(f"  main process peak (VmHWM): {small_run['main_kib'] / 1024:7.1f} MiB for {small}, "
+              f"{large_run['main_kib'] / 1024:7.1f} MiB for {large}  (after imports: {small_run['before_kib'] / 1024:.1f} MiB; "
+              f"{small_run['seconds']:.1f} s / {large_run['seconds']:.1f} s)")
+        if small_run["workers_kib"]:
+            print(f"  largest worker peak     : {small_run['workers_kib'] / 1024:7.1f} MiB for {small}, "
+                  f"{large_run['workers_kib'] / 1024:7.1f} MiB for {large}")
+        r = large_run["main_kib"] / small_run["main_kib"]
+        grow = (large_run["main_kib"] - small_run["main_kib"]) / (large - small)
         print(f"  ratio {large}/{small} main process (bar <= 1.5): {r:5.2f}  -> {C.verdict(r <= 1.5)}"
               f"   growth {grow:.1f} KiB per extra return")
-        if s["workers_kib"]:
-            rs, rl = s["main_kib"] + s["workers_kib"], l["main_kib"] + l["workers_kib"]
+        if small_run["workers_kib"]:
+            rs = small_run["main_kib"] + small_run["workers_kib"]
+            rl = large_run["main_kib"] + large_run["workers_kib"]
             print(f"  ratio {large}/{small} main + largest worker    : {rl / rs:5.2f}  -> {C.verdict(rl / rs <= 1.5)}")
 
 

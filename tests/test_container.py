@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from xltool.office.container import (DEFAULT_LIMITS, Container, ContainerError, Limits, open_container,
-                              parse_xml)
+from xltool.office.container import DEFAULT_LIMITS, Container, ContainerError, Limits, open_container, parse_xml
 
 MiB = 1 << 20
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -82,7 +81,7 @@ def deflated(name: str, data: bytes) -> tuple[str, bytes, int, int]:
     return name, c.compress(data) + c.flush(), zlib.crc32(data), len(data)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def zeros_entry(name: str, mib: int) -> tuple[str, bytes, int, int]:
     """`mib` MiB of zeros as one deflate stream, built from a repeated block in milliseconds."""
     c = zlib.compressobj(9, zlib.DEFLATED, -15)

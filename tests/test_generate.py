@@ -161,7 +161,8 @@ def test_signature(tmp_path, monkeypatch):
     monkeypatch.setenv("XLTOOL_KEY", "secret")
     out = tmp_path / "s.xlsx"
     assert run("generate", "--year", "2022", "--agency-code", "A1", "--agency-name", "甲局", "-o", str(out)).exit_code == 0
-    import hashlib, hmac
+    import hashlib
+    import hmac
     expected = hmac.new(b"secret", "gov-info-disclosure|2021|2022|A1|甲局".encode(), hashlib.sha256).hexdigest()
     assert openpyxl.load_workbook(out)["_xltool"]["B6"].value == expected
 

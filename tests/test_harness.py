@@ -61,9 +61,9 @@ def test_smtp_server_receives_with_login(smtp_server: SmtpServer) -> None:
 
 
 def test_smtp_server_rejects_wrong_password(smtp_server: SmtpServer) -> None:
-    with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=10) as client:
-        with pytest.raises(smtplib.SMTPAuthenticationError):
-            client.login(smtp_server.user, "wrong")
+    with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=10) as client, \
+            pytest.raises(smtplib.SMTPAuthenticationError):
+        client.login(smtp_server.user, "wrong")
 
 
 def test_imap_server_serves_delivered_mail(imap_server: ImapServer) -> None:

@@ -9,11 +9,11 @@ from email.mime.text import MIMEText
 from pathlib import Path
 
 import pytest
-
 from test_mail_common import RETURNED, manifest, outcome, run, sample_mbox, sample_returns, tree, write_roster
+
 from xltool.mail import mime
-from xltool.round.manifest import current_returns
 from xltool.mail.samplebox import tiny_pdf
+from xltool.round.manifest import current_returns
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ def write_roster(folder: Path) -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def sample_returns() -> dict[str, bytes]:
     """What the agencies send back, filled in through `fill`; two of them with a blank count."""
     out = {}

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from test_mail_common import WITH_ERRORS, run, sample_mbox, write_roster
 
 from support.mailservers import SmtpServer
-from test_mail_common import WITH_ERRORS, run, sample_mbox, write_roster
 from xltool.form.returns import from_book
 from xltool.office.xlsx import load_book
 

@@ -10,17 +10,18 @@ import email.utils
 import imaplib
 import json
 import mailbox
+import re
 import socket
 import threading
 from pathlib import Path
 
 import pytest
+from test_mail_common import ROSTER, agencies, manifest, outcome, run, sample_mbox, tree, write_roster
 
 from support.mailservers import ImapServer, SmtpServer
-from test_mail_common import ROSTER, agencies, manifest, outcome, run, sample_mbox, tree, write_roster
-from xltool.round.workbooks import generate_roster
 from xltool.form.returns import from_book
 from xltool.office.xlsx import load_book
+from xltool.round.workbooks import generate_roster
 
 SENDER = "某某区政务公开办 <gkb@example.gov.cn>"
 
@@ -257,6 +258,7 @@ def test_imap_since_searches_on_the_server(tmp_path: Path, imap_server: ImapServ
     assert _collect_imap(imap_server, out, "--since", "2022-01-07").exit_code == 0
     recent = manifest(out)["messages"]
     assert 0 < len(recent) < 12 and all(m["date"] >= "2022-01-07" for m in recent)
+    assert all(re.fullmatch(r"INBOX UID \d+", m["origin"]) for m in recent)  # a number, not b'17'
     assert _collect_imap(imap_server, out).exit_code == 0
     assert len(manifest(out)["messages"]) == 12
 

@@ -20,10 +20,10 @@ from click.testing import CliRunner
 from xltool.commands.merge import merge as merge_command
 from xltool.form.fill import fill_bytes
 from xltool.form.generate import workbook_bytes
-from xltool.round.merge import DETAIL_SHEET, NOTES_SHEET, merge_paths, write_merged_workbook
 from xltool.form.returns import read_return
-from xltool.round.roster import Agency
 from xltool.form.spec import get_spec
+from xltool.round.merge import DETAIL_SHEET, NOTES_SHEET, merge_paths, write_merged_workbook
+from xltool.round.roster import Agency
 from xltool.round.verify import verify_path
 
 SPEC = get_spec()
@@ -119,7 +119,7 @@ def round_(tmp_path: Path):
 
 
 def test_sums_exactly_the_included_returns_and_names_everything_left_out(round_):
-    returns, roster, good, bad, old = round_
+    returns, roster, good, _bad, _old = round_
     from xltool.round.roster import load_roster
 
     result = merge_paths([returns], roster=load_roster(roster), show_progress=False)
@@ -140,7 +140,7 @@ def test_sums_exactly_the_included_returns_and_names_everything_left_out(round_)
 
 
 def test_allow_errors_sums_the_return_with_errors(round_):
-    returns, roster, good, bad, old = round_
+    returns, _roster, good, _bad, _old = round_
     result = merge_paths([returns], allow_errors=True, show_progress=False)
     bad_values = figures(9)
     bad_values["requests.granted.natural_person"] += 1
@@ -158,7 +158,7 @@ def test_fee_sums_are_exact_decimals(tmp_path):
 
 
 def test_the_merged_workbook_is_a_valid_return_with_the_sums(round_, tmp_path):
-    returns, roster, good, bad, old = round_
+    returns, roster, good, _bad, _old = round_
     from xltool.round.roster import load_roster
 
     result = merge_paths([returns], roster=load_roster(roster), show_progress=False)
@@ -196,7 +196,7 @@ def test_the_merged_workbook_is_a_valid_return_with_the_sums(round_, tmp_path):
 
 
 def test_cli_json_shape_and_exit_status(round_, tmp_path):
-    returns, roster, good, bad, old = round_
+    returns, roster, good, _bad, _old = round_
     out = tmp_path / "merged.xlsx"
     code, stdout, stderr = run(str(returns), "-o", str(out), "--json", "--roster", str(roster),
                                "--agency-code", "310000", "--agency-name", "某某市")
@@ -312,7 +312,7 @@ def test_a_locked_output_file_is_a_usage_error(round_, tmp_path, monkeypatch):
     """Excel on Windows holds the file open: replacing it fails, and the user is told why."""
     import xltool.round.merge
 
-    returns, roster, good, bad, old = round_
+    returns, _roster, _good, _bad, _old = round_
     result = merge_paths([returns], show_progress=False)
 
     def refuse(path, data):
@@ -326,7 +326,7 @@ def test_a_locked_output_file_is_a_usage_error(round_, tmp_path, monkeypatch):
 
 
 def test_libreoffice_opens_the_merged_workbook(round_, tmp_path, libreoffice):
-    returns, roster, good, bad, old = round_
+    returns, _roster, _good, _bad, _old = round_
     out = tmp_path / "merged.xlsx"
     result = merge_paths([returns], show_progress=False)
     write_merged_workbook(result, out, 2021, "310000", "某某市")

@@ -18,10 +18,10 @@ from click.testing import CliRunner
 from xltool.commands.report import report as report_command
 from xltool.form.fill import fill_bytes
 from xltool.form.generate import workbook_bytes
-from xltool.report import pdf as pdf_module
-from xltool.report.grid import figure
 from xltool.form.returns import read_return
 from xltool.form.spec import get_spec
+from xltool.report import pdf as pdf_module
+from xltool.report.grid import figure
 
 SPEC = get_spec()
 REF_CODE, REF_NAME = "230112-yshj", "哈尔滨市阿城区营商环境建设监督局"
@@ -146,7 +146,7 @@ def test_reference_markdown_reads_like_the_reference(reference_return: Path, tmp
         for label in table_labels(table):
             assert label in md, label
     # the rows of table 2 in the official order, each with its seven figures
-    rows = [line for line in md.splitlines() if line.startswith("| ") and "申请数量" in line or "本年度办理结果／" in line]
+    rows = [line for line in md.splitlines() if (line.startswith("| ") and "申请数量" in line) or "本年度办理结果／" in line]
     assert [r.split(" | ")[0].lstrip("| ") for r in rows][:3] == [
         "一、本年新收政府信息公开申请数量", "二、上年结转政府信息公开申请数量", "三、本年度办理结果／（一）予以公开"]
     assert all(r.endswith("| 0 | 0 | 0 | 0 | 0 | 0 | 0 |") for r in rows)

@@ -14,11 +14,22 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import require
+from test_report import (
+    HEADINGS,
+    REF_CODE,
+    REF_NAME,
+    SPEC,
+    expected_figures,
+    in_order,
+    make_return,
+    nonzero_values,
+    reference_values,
+    run,
+    table_labels,
+)
+
 from support import chromium
-from test_report import (HEADINGS, REF_CODE, REF_NAME, SPEC, expected_figures, in_order, make_return, nonzero_values,
-                         reference_values, run, table_labels)
 from xltool.form.returns import read_return
 
 pytestmark = pytest.mark.slow

@@ -18,4 +18,4 @@ from xltool.form.spec import get_spec
 from xltool.round.verify import verify_path as verify
 from xltool.round.verify import verify_paths
 
-__all__ = ["generate", "fill", "read", "verify", "verify_paths", "get_spec"]
+__all__ = ["fill", "generate", "get_spec", "read", "verify", "verify_paths"]

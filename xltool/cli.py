@@ -48,9 +48,9 @@ def generate(year: int, agency_code: str | None, agency_name: str | None, roster
         xltool generate --year 2021 --roster roster.csv -o dist/
     """
     from xltool.form.generate import carry_over, spec_or_error, workbook_bytes
-    from xltool.round.workbooks import generate_roster
     from xltool.round.previous import load_previous
     from xltool.round.roster import CODE
+    from xltool.round.workbooks import generate_roster
 
     spec_or_error(year)
     key = read_secret(key_file, "XLTOOL_KEY")
@@ -210,9 +210,8 @@ def demo(output: str) -> None:
     sys.exit(run_demo(Path(output), click.echo))
 
 
-from xltool.commands.merge import merge, status  # noqa: E402  (commands kept beside their library modules)
-
 from xltool.commands.mail import collect, remind, send  # noqa: E402
+from xltool.commands.merge import merge, status  # noqa: E402  (commands kept beside their library modules)
 from xltool.commands.report import report  # noqa: E402
 
 cli.add_command(merge)

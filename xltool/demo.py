@@ -10,15 +10,15 @@ library as the commands. Nothing is sent: messages go to outbox folders as .eml 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 from xltool.form.fill import fill_bytes
 from xltool.form.generate import workbook_bytes
-from xltool.round.workbooks import generate_roster
-from xltool.round.roster import load_roster
 from xltool.resources import SAMPLES, folder, read_bytes
+from xltool.round.roster import load_roster
+from xltool.round.workbooks import generate_roster
 from xltool.util import atomic_write, check_writable_dir
 
 YEAR = 2021
@@ -45,7 +45,6 @@ def _folder(path: Path) -> Path:
 
 
 def run_demo(out: Path, echo: Callable[[str], None]) -> int:
-    from xltool.round.annotate import annotate_results
     from xltool.mail.collect import collect
     from xltool.mail.compose import Sender
     from xltool.mail.deliver import Outbox
@@ -53,8 +52,9 @@ def run_demo(out: Path, echo: Callable[[str], None]) -> int:
     from xltool.mail.samplebox import build_sample_mailbox
     from xltool.mail.send import send
     from xltool.mail.sources import open_source
-    from xltool.round.merge import merge_paths, write_merged_workbook
     from xltool.report import Narrative, plan, write_reports
+    from xltool.round.annotate import annotate_results
+    from xltool.round.merge import merge_paths, write_merged_workbook
     from xltool.round.status import render_html, status_paths
     from xltool.round.verify import verify_paths
 

@@ -10,15 +10,20 @@ named as such — never mistaken for an unsupported year or an unknown form.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from importlib import resources
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from jinja2 import BaseLoader, Environment, TemplateNotFound
 
 from xltool.util import Problem
 
 if TYPE_CHECKING:
-    from importlib.resources.abc import Traversable
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
 
 TEMPLATES = "xltool.templates"
 SAMPLES = "xltool.samples"

@@ -8,9 +8,10 @@ import shutil
 import sys
 import tempfile
 import time
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Iterable, Iterator, TypeVar
+from pathlib import Path
+from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -64,8 +65,8 @@ def check_writable_dir(path: Path) -> None:
     """Create the output folder or say plainly why it cannot be written."""
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=path, prefix=".xltool-probe-", delete=True)
-        probe.close()
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".xltool-probe-"):
+            pass
     except OSError as e:
         raise UsageError(f"输出文件夹 {path} 无法写入：{e.strerror or e}。") from None
 
@@ -109,10 +110,8 @@ def progress(items: Iterable[T], total: int, label: str, stream=None) -> Iterato
     stream = stream or sys.stderr
     show = total > 1 and stream.isatty()
     start = time.monotonic()
-    done = 0
-    for item in items:
+    for done, item in enumerate(items, 1):
         yield item
-        done += 1
         if show and (done == total or done % max(1, total // 100) == 0):
             width = 30
             filled = width * done // total

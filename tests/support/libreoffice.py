@@ -78,7 +78,7 @@ def _run_bounded(args: list[str], timeout: float, *, graceful: bool) -> subproce
 
 
 def lo_roundtrip(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str] | None = None,
-                 set: Mapping[str, float | int | str | None] | None = None,  # noqa: A002 (the brief's name)
+                 set: Mapping[str, float | int | str | None] | None = None,
                  read_names: Iterable[str] = (), read_cells: Iterable[tuple[str, str]] = (),
                  timeout: float = 120) -> dict[str, Any]:
     """Open ``input_path`` in LibreOffice Calc, type ``set`` into named cells, recalculate,
@@ -109,7 +109,7 @@ def lo_roundtrip(input_path: str | os.PathLike[str], output_path: str | os.PathL
         raise LibreOfficeError(f"lo_uno.py printed no JSON ({exc}):\n{done.stdout!r}\n{stderr}") from None
 
 
-def convert(input_path: str | os.PathLike[str], outdir: str | os.PathLike[str], filter: str,  # noqa: A002
+def convert(input_path: str | os.PathLike[str], outdir: str | os.PathLike[str], filter: str,
             timeout: float = 120) -> Path:
     """Convert a document with ``soffice --headless --convert-to FILTER`` and return the new file.
 
@@ -147,13 +147,13 @@ class LibreOffice:
         return find_soffice()
 
     def roundtrip(self, input_path: str | os.PathLike[str], output_path: str | os.PathLike[str] | None = None,
-                  set: Mapping[str, float | int | str | None] | None = None,  # noqa: A002
+                  set: Mapping[str, float | int | str | None] | None = None,
                   read_names: Iterable[str] = (), read_cells: Iterable[tuple[str, str]] = (),
                   timeout: float = 120) -> dict[str, Any]:
         """See ``lo_roundtrip``."""
         return lo_roundtrip(input_path, output_path, set, read_names, read_cells, timeout)
 
     def convert(self, input_path: str | os.PathLike[str], outdir: str | os.PathLike[str],
-                filter: str, timeout: float = 120) -> Path:  # noqa: A002
+                filter: str, timeout: float = 120) -> Path:
         """See ``convert``."""
         return convert(input_path, outdir, filter, timeout)

@@ -97,9 +97,9 @@ def _connect(pipe: str, proc: subprocess.Popen) -> Any:
             return resolver.resolve(url)
         except NoConnectException:
             if proc.poll() is not None and proc.returncode != 0:
-                raise RuntimeError(f"soffice exited early with status {proc.returncode}")
+                raise RuntimeError(f"soffice exited early with status {proc.returncode}") from None
             if time.monotonic() > deadline:
-                raise RuntimeError(f"could not connect to soffice within {CONNECT_SECONDS:.0f} s")
+                raise RuntimeError(f"could not connect to soffice within {CONNECT_SECONDS:.0f} s") from None
             time.sleep(0.25)
 
 

@@ -25,7 +25,7 @@ def _short_labels(spec, keys: list[str]) -> dict[str, str]:
 
 
 def _side(terms, values, labels) -> str:
-    parts = []
+    parts: list[str] = []
     for t in terms:
         name = ("上年" if t.previous else "") + labels[t.key]
         parts.append(("－" if t.sign < 0 else ("＋" if parts else "")) + f"{name} {fmt(values[t])}")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import functools
 import re
 
-from xltool.form import calc
 from xltool.findings import finding, fmt
+from xltool.form import calc
 from xltool.form.layout import Item
-from xltool.office.cells import a1
-from xltool.office.cells import parse_ref
+from xltool.office.cells import a1, parse_ref
 
 _SHEET_PREFIX = re.compile(r"^(?:'(?:[^']|'')+'|[^!'()+,]+)!")
 _RANGE = re.compile(r"^([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?$")
@@ -38,6 +37,7 @@ def normalise(formula: str, home: str) -> frozenset | str:
     text = re.sub(r"\s+", "", formula or "").lstrip("=").replace("$", "").replace("_xlfn.", "")
     upper = re.sub(r"('(?:[^']|'')*')|([^']+)", lambda m: m[1] or m[2].upper(), text)
     m = _SUM_LIKE.match(upper)
+    assert m is not None  # the pattern's second branch matches anything
     body = m[1] if m[1] is not None else m[2]
     parts = re.split(r"[,+]", body) if body else []
     cells: set = set()

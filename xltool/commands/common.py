@@ -5,16 +5,18 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
-from xltool.office.container import ContainerError
 from xltool.form.fill import FillError
-from xltool.resources import ResourceError
 from xltool.form.returns import FormError
+from xltool.office.container import ContainerError
+from xltool.resources import ResourceError
 from xltool.round.roster import RosterError
 from xltool.util import UsageError
+
 
 def fail(message: str, status: int) -> None:
     click.echo(f"错误：{message}", err=True)

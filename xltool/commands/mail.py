@@ -7,7 +7,6 @@ wrongly or a bad roster (raised as UsageError / RosterError and turned into 2 by
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +183,7 @@ def _print_summary(source: str, out: Path, s) -> None:
                f"现有 {len(s.current)} 个单位的当前报表，记录见 {out / 'manifest.json'}。")
     _list(f"无法识别的附件（已存入 {out / 'unidentified'}）", [_about(u) for u in s.unidentified])
     _list("过大未保存", [_about(u) for u in s.too_large])
-    _list("超大附件链接（需手工下载）", [f"{l['from'] or l['origin']}：{l['url']}" for l in s.links])
+    _list("超大附件链接（需手工下载）", [f"{link['from'] or link['origin']}：{link['url']}" for link in s.links])
     _list("提示", s.notes)
     if s.missing:
         click.echo(f"名单中尚未收到报表的单位 {len(s.missing)} 个：" + _agencies(s.missing))

@@ -246,7 +246,7 @@ def install() -> None:
             if getattr(module, "ngettext", None) is _gettext.ngettext:
                 module.ngettext = _ntranslate  # type: ignore[attr-defined]
     click.formatting.wrap_text = wrap_text
-    click.formatting.term_len = display_width  # type: ignore[attr-defined]
+    click.formatting.term_len = display_width  # type: ignore[assignment]
     click.exceptions.MissingParameter.format_message = _missing  # type: ignore[method-assign]
     click.INT.name, click.FLOAT.name = "整数", "数"  # named in "… is not a valid {name}"
 

@@ -7,11 +7,12 @@ the inputs when reading a return (a saved value is only a cross-check).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from xltool.form.layout import ALL_PASS, FAIL, PASS, PENDING, Item, Layout
-from xltool.form.spec import Spec
+from xltool.form.spec import Rule, Spec
 
 Number = int | Decimal
 
@@ -27,9 +28,9 @@ def totals(spec: Spec, cells: Mapping[str, Any]) -> dict[str, Number]:
     """Every total from the inputs, as SUM() would: blanks and text count as nothing."""
     out: dict[str, Number] = {}
     for key, parts in spec.total_order:  # on the verify path: kept to plain loops
-        total = 0
+        total: Number = 0
         for part in parts:
-            v = out[part] if part in out else cells.get(part)
+            v: Any = out[part] if part in out else cells.get(part)
             if type(v) in NUMBER_TYPES:
                 total += v
         out[key] = total
@@ -55,7 +56,7 @@ def formula_values(layout: Layout, cells: Mapping[str, Any]) -> dict[Item, Any]:
             out[item] = blank
         elif check == "text":
             out[item] = text
-        elif check is not None and check != "overall":
+        elif isinstance(check, Rule):
             terms = check.left + check.right
             if not all(is_number(full.get(t.key)) for t in terms):
                 status = PENDING

@@ -10,20 +10,20 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from lxml import etree
 
 from xltool.form import calc
-from xltool.office.container import open_container, parse_xml
-from xltool.office.cells import a1
 from xltool.form.layout import layout_for
 from xltool.form.returns import from_book
-from xltool.util import Problem
-from xltool.office.xlsx import NS, book_from_container
 from xltool.office.book import Book
-from xltool.office.cells import parse_ref
+from xltool.office.cells import a1, parse_ref
+from xltool.office.container import open_container, parse_xml
+from xltool.office.xlsx import NS, book_from_container
+from xltool.util import Problem
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 LARGEST = Decimal(10) ** 15  # a spreadsheet keeps 15 significant digits
@@ -75,7 +75,7 @@ def _find_cell(sheet_root, row: int, col: int, create: bool = True):
             return None
         target_row = etree.SubElement(data, NS + "row", r=str(row + 1))
     for c in target_row.iterfind(NS + "c"):
-        cr, cc = parse_ref(c.get("r"))
+        _cr, cc = parse_ref(c.get("r"))
         if cc == col:
             return c
         if cc > col:
@@ -130,7 +130,7 @@ def fill_bytes(data: bytes, values: Mapping[str, Any], *, strict_keys: bool = Tr
     trees: dict[str, Any] = {}
 
     def tree(sheet: str):
-        part = book.sheets[sheet].part
+        part = book.sheets[sheet].part or ""
         if part not in trees:
             trees[part] = parse_xml(box.parts[part])
         return trees[part]

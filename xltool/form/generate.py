@@ -3,7 +3,8 @@ carried-over figures typed in."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from xltool.form import writer
 from xltool.form.fill import fill_bytes

@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass, field
 
 from xltool.form.spec import DataCell, Rule, Spec
-from xltool.office.cells import a1, col_letter, sheet_ref
+from xltool.office.cells import a1, sheet_ref
 
 # Placeholders written into the shared template and replaced per agency.
 AGENCY_NAME = "{{xltool:agency_name}}"
@@ -105,11 +105,12 @@ def _runs(cells: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
     spans: list[tuple[int, int, int]] = []  # (row, first col, last col)
     for r, cols in rows.items():
         start = prev = cols[0]
-        for c in cols[1:] + [None]:
-            if c is None or c != prev + 1:
+        for c in cols[1:]:
+            if c != prev + 1:
                 spans.append((r, start, prev))
                 start = c
-            prev = c if c is not None else prev
+            prev = c
+        spans.append((r, start, prev))
     rects: list[list[int]] = []
     for r, c0, c1 in spans:
         last = next((x for x in rects if x[2] == r - 1 and x[1] == c0 and x[3] == c1), None)
@@ -117,7 +118,7 @@ def _runs(cells: list[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
             last[2] = r
         else:
             rects.append([r, c0, r, c1])
-    return [tuple(x) for x in rects]
+    return [(x[0], x[1], x[2], x[3]) for x in rects]
 
 
 def ranges(items: list[Item], with_sheet: bool = True) -> list[str]:
@@ -311,7 +312,7 @@ def _fit_heights(setup: SheetSetup, items: list[Item]) -> None:
             setup.heights[r] = max(setup.heights.get(r, 15.5), per_row)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def layout_for(spec: Spec) -> Layout:
     b = _Builder(spec)
     b.instructions()

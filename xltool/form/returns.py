@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from xltool.form import calc
-from xltool.office.container import ContainerError
-from xltool.office.cells import a1
 from xltool.form.layout import layout_for
 from xltool.form.spec import Spec, SpecError, get_spec
-from xltool.util import Problem
 from xltool.office.book import Book, Cell
+from xltool.office.cells import a1
+from xltool.office.container import ContainerError
 from xltool.office.xlsx import load_book
+from xltool.util import Problem
 
 META_SHEET = "_xltool"
 
@@ -230,7 +230,7 @@ def from_book(book: Book, file: str = "", sha256: str = "") -> Return:
     return ret
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _leaf_inputs(spec: Spec, key: str) -> tuple[str, ...]:
     """The inputs a total adds up, through the totals it sums."""
     out: list[str] = []

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -29,13 +30,13 @@ class SpecError(Exception):
 class Node:
     label: str
     key: str = ""
-    children: tuple["Node", ...] = ()
+    children: tuple[Node, ...] = ()
     total: str | None = None  # rule code: this node is the sum of its siblings' leaves
     type: str | None = None
     unit: str | None = None
     decimals: int | None = None
 
-    def leaves(self) -> Iterator["Node"]:
+    def leaves(self) -> Iterator[Node]:
         if not self.children:
             yield self
         for child in self.children:
@@ -449,7 +450,7 @@ def available() -> dict[tuple[str, str], str]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get_spec(form: str = "gov-info-disclosure", version: str = "2021") -> Spec:
     """The shipped spec of a form version; SpecError when there is none, ResourceError when its
     file is damaged (a broken installation, not an unknown form)."""

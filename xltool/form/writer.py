@@ -18,8 +18,8 @@ import xlsxwriter
 
 from xltool.form import calc
 from xltool.form.layout import AGENCY_CODE, AGENCY_NAME, FAIL, PASS, PENDING, SIGNATURE, Item, Layout, layout_for
-from xltool.office.cells import a1, sheet_ref
 from xltool.form.spec import Spec
+from xltool.office.cells import a1, sheet_ref
 
 FONT = "宋体"
 BASE = {"font_name": FONT, "font_size": 11, "valign": "vcenter", "text_wrap": True}
@@ -65,7 +65,7 @@ def signature(key: bytes | None, spec: Spec, year: int, code: str, name: str) ->
 
 
 def _validation(spec: Spec, item: Item) -> dict:
-    cell = spec.cells[item.key]
+    cell = spec.cells[item.key or ""]
     title = (cell.col_label.split("／")[-1] or cell.label)[:32]
     where = cell.row_label or cell.label
     if cell.type == "count":

@@ -18,15 +18,15 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from xltool.office.container import ContainerError
 from xltool.form.returns import FormError, Return, from_book
-from xltool.round.roster import CODE, Agency
-from xltool.util import atomic_write, check_writable_dir, safe_filename
-from xltool.office.xlsx import load_book
 from xltool.mail import mime
 from xltool.mail.archive import ArchiveError, is_archive, members
-from xltool.round.manifest import Manifest
 from xltool.mail.sources import Envelope, SourceError
+from xltool.office.container import ContainerError
+from xltool.office.xlsx import load_book
+from xltool.round.manifest import Manifest
+from xltool.round.roster import CODE, Agency
+from xltool.util import atomic_write, check_writable_dir, safe_filename
 
 MiB = 1 << 20
 CST = timezone(timedelta(hours=8))  # China Standard Time: the dates people in the round read
@@ -128,6 +128,7 @@ class _Collector:
     # --- one message ----------------------------------------------------------------------------
 
     def _message(self, env: Envelope) -> dict[str, Any] | None:
+        assert env.raw is not None  # called for messages only
         msg = mime.parse(env.raw)
         key = mime.header_text(msg, "message-id").strip() or "sha256:" + _raw_digest(env.raw)
         if self.known(key):
@@ -200,6 +201,7 @@ class _Collector:
         if depth >= MAX_ARCHIVE_DEPTH:
             item.action, item.reason = "unidentified", "压缩包内又套了压缩包，请解压后直接报送 .xlsx 报表。"
             return [item]
+        assert item.data is not None  # an archive that was read
         try:
             inner = members(item.data)
         except ArchiveError as e:
@@ -251,7 +253,10 @@ class _Collector:
         if item.data is None or item.action not in ("return", "companion", "unidentified"):
             return
         sha = item.sha256
+        assert sha is not None  # set with the data
+        where: str
         if item.action == "return":
+            assert item.agency is not None and item.ret is not None  # a return is identified
             where, name = item.agency, f"{item.agency}_{stamp}_{sha[:8]}.{item.ret.book.kind}"
         elif item.action == "companion":
             where, name = f"{item.agency}/attachments", f"{stamp}_{sha[:8]}_{_safe_name(item)}"
@@ -304,6 +309,7 @@ class _Collector:
 
 def _identify(item: Item) -> None:
     """Read the file as a return with the safe reader; else say what it is and why it is no return."""
+    assert item.data is not None and item.sha256 is not None  # only what was read is identified
     try:
         ret = from_book(load_book(item.data), item.name, item.sha256)
     except (ContainerError, FormError) as e:

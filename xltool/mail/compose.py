@@ -19,10 +19,10 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from xltool.round.roster import EMAIL, Agency
-from xltool.resources import TemplateLoader, template_display
-from xltool.util import UsageError
 from xltool.mail.mime import XLSX_TYPE, attachment_part, encoded_words
+from xltool.resources import TemplateLoader, template_display
+from xltool.round.roster import EMAIL, Agency
+from xltool.util import UsageError
 
 SMTP_POLICY = compat32.clone(linesep="\r\n")
 
@@ -33,7 +33,7 @@ class Sender:
     address: str
 
     @classmethod
-    def parse(cls, text: str) -> "Sender":
+    def parse(cls, text: str) -> Sender:
         """`gkb@example.gov.cn` or `某某区政务公开办 <gkb@example.gov.cn>`."""
         name, address = parseaddr(text or "")
         if not EMAIL.match(address):
@@ -73,7 +73,7 @@ def compose(sender: Sender, agency: Agency, subject: str, body: str,
     msg = MIMEMultipart("mixed")
     msg["From"] = formataddr((encoded_words(sender.name), sender.address)) if sender.name else sender.address
     msg["To"] = formataddr((encoded_words(agency.name), agency.email))
-    msg["Subject"] = Header(subject, "utf-8", header_name="Subject")
+    msg["Subject"] = Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]  # encoded when sent
     msg["Date"] = format_datetime(datetime.now().astimezone())
     message_id = make_msgid(idstring=agency.code, domain=sender.domain)
     msg["Message-ID"] = message_id

@@ -12,10 +12,10 @@ import json
 import os
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from xltool.round.roster import Agency
@@ -57,7 +57,7 @@ class Outbox:
         check_writable_dir(folder)
         self.folder = folder
 
-    def __enter__(self) -> "Outbox":
+    def __enter__(self) -> Outbox:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -88,9 +88,10 @@ class Smtp:
         self.password = secret.decode("utf-8", "replace") if secret else ""
         if not (self.user.isascii() and self.password.isascii()):
             raise UsageError("SMTP 用户名和密码（授权码）只能包含英文字母、数字和符号。")
-        self.envelope_from, self.conn = envelope_from, None
+        self.envelope_from = envelope_from
+        self.conn: smtplib.SMTP | None = None
 
-    def __enter__(self) -> "Smtp":
+    def __enter__(self) -> Smtp:
         self.conn = self._connect()
         return self
 
@@ -99,6 +100,7 @@ class Smtp:
 
     def _connect(self) -> smtplib.SMTP:
         where = f"{self.host}:{self.port}"
+        conn: smtplib.SMTP
         try:
             if self.secure:
                 conn = smtplib.SMTP_SSL(self.host, self.port, timeout=TIMEOUT, context=ssl.create_default_context())
@@ -130,15 +132,15 @@ class Smtp:
 
     def deliver(self, job: Job, raw: bytes) -> None:
         """Send one message; reconnect once if the server hung up (they do, after N messages)."""
-        for attempt in (1, 2):
+        for _attempt in (1, 2):
             try:
                 if self.conn is None:
                     self.conn = self._connect()
                 self.conn.sendmail(self.envelope_from, [job.agency.email], raw)
                 return
             except smtplib.SMTPRecipientsRefused as e:
-                code, reason = next(iter(e.recipients.values()), (0, b""))
-                raise MessageFailed(f"服务器拒收收件人 {job.agency.email}（{code} {_text(reason)}）") from None
+                code, refusal = next(iter(e.recipients.values()), (0, b""))
+                raise MessageFailed(f"服务器拒收收件人 {job.agency.email}（{code} {_text(refusal)}）") from None
             except smtplib.SMTPResponseException as e:
                 if e.smtp_code >= 500:
                     raise MessageFailed(f"服务器拒收（{e.smtp_code} {_text(e.smtp_error)}）") from None

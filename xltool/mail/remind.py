@@ -14,10 +14,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from xltool.round.roster import Agency
-from xltool.util import safe_filename
 from xltool.mail.compose import Sender, cn_date, compose, render
 from xltool.mail.deliver import Job, MessageFailed, Report, SendLog, deliver_all
+from xltool.round.roster import Agency
+from xltool.util import safe_filename
 
 MAX_LISTED = 30  # findings in the body; the annotated copy lists them all
 
@@ -42,6 +42,7 @@ def cases(path: Path, agencies: list[Agency], key: bytes | None) -> list[Case]:
         if state.state == "missing":
             out.append(Case(state.agency, "missing"))
             continue
+        assert state.file is not None  # chased for its findings: it has a return
         result = verify_path(state.file, key=key)
         findings = sorted(result.findings, key=lambda f: f.severity != "error")
         out.append(Case(state.agency, "errors", Path(state.file), findings, result.ret.year if result.ret else None))

@@ -25,10 +25,10 @@ from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
 from xltool.form.fill import fill_bytes
-from xltool.round.roster import Agency, load_roster
-from xltool.util import atomic_write
 from xltool.mail.collect import CST
 from xltool.mail.mime import XLSX_TYPE, attachment_part, encoded_words
+from xltool.round.roster import Agency, load_roster
+from xltool.util import atomic_write
 
 COORDINATOR = "政务公开办 <gkb@example.gov.cn>"
 _GBK_MARK = "GBK-NAME-PLACEHOLDER"
@@ -99,13 +99,14 @@ def _sender(agency: Agency) -> str:
 
 def _mail(text: str, html: str | None = None) -> MIMEMultipart:
     msg = MIMEMultipart("mixed")
-    body = MIMEText(text, "plain", "utf-8")
+    plain = MIMEText(text, "plain", "utf-8")
     if html:
         alternative = MIMEMultipart("alternative")
-        alternative.attach(body)
+        alternative.attach(plain)
         alternative.attach(MIMEText(html, "html", "utf-8"))
-        body = alternative
-    msg.attach(body)
+        msg.attach(alternative)
+    else:
+        msg.attach(plain)
     return msg
 
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from xltool.office.container import ContainerError
 from xltool.form.returns import FormError, read_return
-from xltool.round.roster import Agency
-from xltool.util import UsageError, safe_filename
 from xltool.mail.compose import Sender, cn_date, compose, render
 from xltool.mail.deliver import Job, MessageFailed, Report, SendLog, deliver_all
+from xltool.office.container import ContainerError
+from xltool.round.roster import Agency
+from xltool.util import UsageError, safe_filename
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
@@ -51,7 +51,7 @@ def find_workbooks(folder: Path) -> Workbooks:
 
     if not folder.is_dir():
         raise UsageError(f"找不到工作簿文件夹：{folder}")
-    found, groups = Workbooks(), {}
+    found, groups = Workbooks(), dict[str, list[Workbook]]()
     for path in sorted(p for p in folder.iterdir()
                        if p.suffix.lower() in WORKBOOK_SUFFIXES and not p.name.startswith(("~$", "."))):
         try:

@@ -15,15 +15,15 @@ import os
 import re
 import socket
 import ssl
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import Callable, Iterator
 from urllib.parse import unquote, urlsplit
 
-from xltool.util import Problem, UsageError, read_secret
 from xltool.mail.mime import MAX_ATTACHMENT, header_text
+from xltool.util import Problem, UsageError, read_secret
 
 MAX_MESSAGE = 2 * MAX_ATTACHMENT  # one attachment at the cap, base64-encoded, and some text
 
@@ -143,7 +143,8 @@ def _is_mbox(path: Path) -> bool:
 
 def imap_utf7(name: str) -> str:
     """A folder name in IMAP's modified UTF-7 (RFC 3501 5.1.3): 已发送 -> &XfJT0ZAB-."""
-    out, run = [], []
+    out: list[str] = []
+    run: list[str] = []
 
     def flush() -> None:
         if run:
@@ -207,7 +208,7 @@ class ImapSource:
                     mid, size = heads.get(uid, ("", 0))
                     if mid and known(mid):
                         continue
-                    origin = f"{self.folder} UID {uid}"
+                    origin = f"{self.folder} UID {uid.decode('ascii', 'replace')}"
                     if size > MAX_MESSAGE:
                         yield Envelope(origin, message_id=mid, too_large=size)
                     else:
@@ -221,6 +222,7 @@ class ImapSource:
             _close(conn)
 
     def _connect(self) -> imaplib.IMAP4:
+        conn: imaplib.IMAP4
         try:
             if self.secure:
                 conn = imaplib.IMAP4_SSL(self.host, self.port, ssl_context=ssl.create_default_context(), timeout=TIMEOUT)
@@ -253,7 +255,7 @@ class ImapSource:
 
     def _search(self, conn: imaplib.IMAP4) -> list[bytes]:
         criteria = ("SINCE", self.since.strftime("%d-%b-%Y")) if self.since else ("ALL",)
-        typ, data = conn.uid("SEARCH", None, *criteria)
+        typ, data = conn.uid("SEARCH", None, *criteria)  # type: ignore[arg-type]  # None: no CHARSET
         if typ != "OK":
             raise SourceError(f"IMAP 服务器 {self.host} 拒绝了搜索命令。")
         return (data[0] or b"").split()

@@ -30,13 +30,11 @@ def sheet_ref(sheet: str, ref: str) -> str:
 def parse_ref(ref: str) -> tuple[int, int]:
     """'AB12' -> (11, 27), 0-based."""
     col = 0
-    i = 0
-    for i, ch in enumerate(ref):
-        if "A" <= ch <= "Z":
+    digits = ref.lstrip("$ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    for ch in ref[: len(ref) - len(digits)]:
+        if ch != "$":
             col = col * 26 + ord(ch) - 64
-        elif ch != "$":
-            break
-    return int(ref[i:].replace("$", "")) - 1, col - 1
+    return int(digits.replace("$", "")) - 1, col - 1
 
 
 _REF = re.compile(r"(?<![A-Za-z_.\d])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![\d(A-Za-z_])")

@@ -433,6 +433,7 @@ def _other(data: bytes) -> ContainerError:
 
 def _as_text(head: bytes) -> str | None:
     """Decode the head of a file as text, or None when it looks binary."""
+    codecs_to_try: tuple[str, ...]
     if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
         codecs_to_try = ("utf-16",)
     elif b"\x00" in head:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from xltool.office.container import ContainerError
 from xltool.office.book import Book, Cell, Sheet
+from xltool.office.container import ContainerError
 
 _STATES = {0: "visible", 1: "hidden", 2: "veryHidden"}
 _KINDS = {1: "s", 2: "n", 3: "n", 4: "b", 5: "e"}  # xlrd cell types: text, number, date, boolean, error

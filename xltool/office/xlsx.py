@@ -8,10 +8,8 @@ time. The hostile-input defences (size limits, entity attacks, file-type sniffin
 
 from __future__ import annotations
 
-import functools
 import posixpath
 import re
-from dataclasses import dataclass
 
 from xltool.office.book import Book, Cell, Sheet
 from xltool.office.cells import parse_name_ref, parse_ref, shift_formula
@@ -53,7 +51,7 @@ def _rels(part: str, parts: dict[str, bytes]) -> dict[str, str]:
     for rel in parse_xml(parts[path]).iter(PKG_REL + "Relationship"):
         target = rel.get("Target", "")
         target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
-        out[rel.get("Id")] = target
+        out[rel.get("Id", "")] = target
     return out
 
 
@@ -67,7 +65,7 @@ def _shared_strings(parts: dict[str, bytes], target: str | None) -> list[str]:
         if first is not None and first.tag == t_tag:  # plain text, the usual case
             out.append(first.text or "")
         else:  # rich text runs: concatenate their <t>, skip phonetic runs (<rPh>)
-            out.append("".join(t.text or "" for t in si.iter(t_tag) if t.getparent().tag != rph_tag))
+            out.append("".join(t.text or "" for t in si.iter(t_tag) if getattr(t.getparent(), "tag", None) != rph_tag))
     return out
 
 
@@ -113,7 +111,7 @@ def _sheet_cells(root, strings: list[str]) -> dict[tuple[int, int], Cell]:
                 value = "".join(x.text or "" for x in child.iter(t_tag))
         if t == "s":
             try:
-                value = strings[int(value)]
+                value = strings[int(value or "")]
             except (TypeError, ValueError, IndexError):
                 value = None
             kind = "s"
@@ -137,7 +135,7 @@ def _core_modified(parts: dict[str, bytes]) -> str | None:
 
 def book_from_container(box: Container) -> Book:
     if box.kind == "xls":
-        return book_from_xls(box.data)
+        return book_from_xls(box.data or b"")
     parts = box.parts
     wb_part = _main_part(parts)
     if wb_part not in parts:
@@ -150,14 +148,14 @@ def book_from_container(box: Container) -> Book:
     sheets: dict[str, Sheet] = {}
     for s in root.iter(NS + "sheet"):
         name = s.get("name", "")
-        target = rels.get(s.get(REL_NS + "id"))
-        sheets[name] = _sheet(name, s.get("state", "visible"), target, parts.get(target), strings)
-    names = {}
+        target = rels.get(s.get(REL_NS + "id", ""))
+        sheets[name] = _sheet(name, s.get("state", "visible"), target, parts.get(target or ""), strings)
+    names: dict[str, tuple[str, int, int]] = {}
     for d in root.iter(NS + "definedName"):
         if d.get("localSheetId") is None and d.text:
             where = parse_name_ref(d.text)
             if where:
-                names[d.get("name")] = where
+                names[d.get("name", "")] = where
     return Book(box.kind, sheets, names, locked, _core_modified(parts), box.has_macros)
 
 

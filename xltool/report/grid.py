@@ -8,8 +8,9 @@ the flattened segments of a table.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from xltool.findings import fmt
 from xltool.form.spec import GridCell, Table
@@ -82,7 +83,7 @@ def segments(table: Table, values: Mapping[str, Any]) -> list[Segment]:
         data = sorted((g for g in cells if g.key), key=lambda g: (g.row, g.col))
         first_row = data[0].row
         heads = [g for g in cells if g.row < first_row]
-        rows = [(_joined(cells, "rowhead", row=r), [figure(values.get(g.key)) for g in data if g.row == r])
+        rows = [(_joined(cells, "rowhead", row=r), [figure(values.get(g.key or "")) for g in data if g.row == r])
                 for r in dict.fromkeys(g.row for g in data)]
         out.append(Segment(
             caption=next((g.text for g in cells if g.role == "block"), None),

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
-from xltool.resources import TemplateLoader
 from xltool.form.spec import Table
 from xltool.report.grid import ShownCell, column_weights, shown_rows
 from xltool.report.model import DRAFT, DRAFT_NOTE, Report
+from xltool.resources import TemplateLoader
 
 # One set of styles for both shapes: the page puts them in <style> and refers to them by class,
 # the fragment writes them inline.

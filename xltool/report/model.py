@@ -7,16 +7,17 @@ The data comes from a return (or a merged workbook, which is read the same way) 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from xltool.form.returns import Return, normalise
 from xltool.form.spec import Spec, SpecError, Table, get_spec
-from xltool.util import UsageError
 from xltool.report import narrative as nv
 from xltool.report.grid import shown_rows
+from xltool.util import UsageError
 
 DRAFT = "草稿"
 DRAFT_NOTE = "草稿：本报告所依据的报表尚有错误，数字未经核实，不得对外公开。"
@@ -75,7 +76,7 @@ def from_json(path: Path) -> ReportData:
     problems = [f"有 {len(blanks)} 项数字空白或不是数字，第一项：{blanks[0]}"] if blanks else []
     agency = data["agency"]
     try:
-        year = int(data.get("year"))
+        year = int(data.get("year") or "")
     except (TypeError, ValueError):
         raise UsageError(f"{path} 中没有有效的统计年度（year）。") from None
     return ReportData(spec, year, str(agency.get("code", "")), str(agency.get("name", "")), values, str(path),

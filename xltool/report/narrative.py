@@ -21,20 +21,21 @@ from __future__ import annotations
 
 import difflib
 import operator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Iterator, Mapping
+from typing import Any, ClassVar
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import concat
 
+from xltool.report.grid import figure
 from xltool.resources import template_text
 from xltool.util import UsageError
-from xltool.report.grid import figure
 
 DEFAULT_TEMPLATE = ("report", "narrative.j2")
 
@@ -75,7 +76,7 @@ class Namespace:
     """Dotted canonical keys as nested names: requests → new → total. Only the names given
     exist; it has no methods a template could reach."""
 
-    __slots__ = ("_path", "_items")
+    __slots__ = ("_items", "_path")
 
     def __init__(self, path: str, items: Mapping[str, Any]):
         self._path = path
@@ -148,7 +149,7 @@ class NarrativeEnvironment(SandboxedEnvironment):
     """The sandbox, narrowed to the report's namespace, with blank-safe arithmetic."""
 
     intercepted_binops = frozenset(["+", "-", "*", "/", "//", "%"])
-    _arithmetic = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    _arithmetic: ClassVar[dict[str, Callable[[Any, Any], Any]]] = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
                    "//": operator.floordiv, "%": operator.mod}
 
     def __init__(self) -> None:
@@ -264,7 +265,7 @@ def render(compiled: Compiled, namespace: Namespace, block: str | None = None) -
     context = template.new_context({name: namespace.lookup(name) for name in namespace.names()})
     try:
         return concat(template.blocks[block](context) if block else template.root_render_func(context))
-    except Exception as e:  # noqa: BLE001 — every failure of hostile text becomes a usage error
+    except Exception as e:
         raise TemplateProblem(compiled.where, _template_line(compiled, e.__traceback__),
                               _explain(e, list(dotted_names(namespace)))) from None
 

@@ -7,20 +7,20 @@ allowed, and then its report is marked 草稿 (draft). Every file is written who
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-from xltool.office.container import ContainerError
 from xltool.form.returns import read_return
-from xltool.util import UsageError, atomic_write, check_writable_dir, progress, safe_filename
-from xltool.round.verify import RETURN_SUFFIXES, duplicates, expand, verify_path, verify_paths
+from xltool.office.container import ContainerError
 from xltool.report import pdf
 from xltool.report.docx import render_docx
 from xltool.report.html import render_html
 from xltool.report.markdown import render_markdown
 from xltool.report.model import Narrative, Report, ReportData, compose, from_json, from_return
 from xltool.report.narrative import TemplateProblem
+from xltool.round.verify import RETURN_SUFFIXES, duplicates, expand, verify_path, verify_paths
+from xltool.util import UsageError, atomic_write, check_writable_dir, progress, safe_filename
 
 FORMATS = ("html", "docx", "md", "pdf")
 DEFAULT_FORMATS = ("html", "docx", "md")  # those that need no outside program

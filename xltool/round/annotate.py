@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from xltool.findings import Finding
 from xltool.util import atomic_write, safe_filename

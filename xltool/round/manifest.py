@@ -54,7 +54,7 @@ class Manifest:
             self._index(m)
 
     @classmethod
-    def open(cls, folder: Path) -> "Manifest":
+    def open(cls, folder: Path) -> Manifest:
         path = folder / NAME
         if not path.exists():
             return cls(folder, [], None)

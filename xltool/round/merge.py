@@ -16,17 +16,18 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
-from xltool.form import calc
 from xltool.findings import Finding
-from xltool.round.roster import Agency
+from xltool.form import calc
 from xltool.form.spec import Spec, get_spec
-from xltool.util import UsageError, atomic_write, parallel_map
+from xltool.round.roster import Agency
 from xltool.round.verify import PARALLEL_FROM, duplicates, expand, verify_path
+from xltool.util import UsageError, atomic_write, parallel_map
 
 NOT_IN_ROSTER = "not-in-roster"
 DEFAULT_CODE = "MERGED"
@@ -179,12 +180,13 @@ def merge_scanned(scanned: Sequence[Scanned], *, roster: Sequence[Agency] | None
         raise UsageError(f"没有可汇总的报表：{len(scanned)} 个文件都无法读取或不是本工具的填报表（"
                          + "、".join(Path(s.file).name for s in scanned[:5]) + "）。")
     spec = get_spec(form[0], form[1])
-    dups = duplicates(scanned)  # type: ignore[arg-type]  # Scanned has the fields it reads
+    dups = duplicates(scanned)
     superseded = {id(r) for _, others in dups.values() for r in others}
     in_roster = {a.code for a in roster} if roster is not None else None
     result = MergeResult(spec, form[2], {})
     for code, (used, others) in dups.items():
-        result.duplicates.append(Duplicate(code, used.agency["name"], used.file, [r.file for r in others]))
+        result.duplicates.append(Duplicate(code, (used.agency or {}).get("name", ""), used.file,
+                                           [r.file for r in others]))
     for s in scanned:
         if id(s) in superseded:
             continue
@@ -192,6 +194,7 @@ def merge_scanned(scanned: Sequence[Scanned], *, roster: Sequence[Agency] | None
         if excluded:
             result.excluded.append(excluded)
         else:
+            assert s.agency is not None and s.row is not None  # a return with either is excluded
             result.included.append(Included(s.agency["code"], s.agency["name"], s.file, s.status, s.row, s.first,
                                             s.error_codes))
     if roster is not None:
@@ -345,14 +348,14 @@ def _styles(styles_xml: bytes) -> tuple[bytes, int]:
     from xltool.office.container import parse_xml
 
     root = parse_xml(styles_xml)
-    ns = "{%s}" % _MAIN
-    fonts = root.find(ns + "fonts")
+    ns = f"{{{_MAIN}}}"
+    fonts, xfs = root.find(ns + "fonts"), root.find(ns + "cellXfs")
+    assert fonts is not None and xfs is not None  # our own workbook's styles
     font = etree.SubElement(fonts, ns + "font")
     etree.SubElement(font, ns + "b")
     etree.SubElement(font, ns + "sz", val="11")
     etree.SubElement(font, ns + "name", val="宋体")
     fonts.set("count", str(len(fonts)))
-    xfs = root.find(ns + "cellXfs")
     xf = etree.SubElement(xfs, ns + "xf", numFmtId="0", fontId=str(len(fonts) - 1), fillId="0", borderId="0",
                           xfId="0", applyFont="1", applyAlignment="1")
     etree.SubElement(xf, ns + "alignment", wrapText="1", vertical="center")
@@ -408,33 +411,34 @@ def add_sheets(data: bytes, sheets: list[ExtraSheet]) -> bytes:
     the styles (one header style added)."""
     from lxml import etree
 
-    from xltool.office.container import parse_xml
     from xltool.office.cells import sheet_ref
+    from xltool.office.container import parse_xml
 
     src = zipfile.ZipFile(io.BytesIO(data))
     wb_root = parse_xml(src.read("xl/workbook.xml"))
     rels_root = parse_xml(src.read("xl/_rels/workbook.xml.rels"))
     ct_root = parse_xml(src.read("[Content_Types].xml"))
-    styles_part = "xl/" + next(r.get("Target") for r in rels_root if r.get("Type", "").endswith("/styles"))
+    styles_part = "xl/" + next(r.get("Target", "") for r in rels_root if r.get("Type", "").endswith("/styles"))
     styles, header_style = _styles(src.read(styles_part))
-    m = "{%s}" % _MAIN
+    m = f"{{{_MAIN}}}"
     sheets_el = wb_root.find(m + "sheets")
+    assert sheets_el is not None  # our own workbook
     names_el = wb_root.find(m + "definedNames")
     if names_el is None:
         names_el = etree.Element(m + "definedNames")
         sheets_el.addnext(names_el)
-    next_id = max(int(s.get("sheetId")) for s in sheets_el) + 1
+    next_id = max(int(s.get("sheetId", "0")) for s in sheets_el) + 1
     rel_ids = {r.get("Id") for r in rels_root}
     parts = []
     for i, sheet in enumerate(sheets):
         part = f"xl/worksheets/xltool_extra{i + 1}.xml"
         rid = next(f"rId{k}" for k in range(1, 10 ** 6) if f"rId{k}" not in rel_ids)
         rel_ids.add(rid)
-        etree.SubElement(rels_root, "{%s}Relationship" % _PKG, Id=rid, Type=_WS_TYPE,
+        etree.SubElement(rels_root, f"{{{_PKG}}}Relationship", Id=rid, Type=_WS_TYPE,
                          Target=part.removeprefix("xl/"))
-        etree.SubElement(ct_root, "{%s}Override" % _CT, PartName="/" + part, ContentType=_WS_CT)
+        etree.SubElement(ct_root, f"{{{_CT}}}Override", PartName="/" + part, ContentType=_WS_CT)
         el = etree.SubElement(sheets_el, m + "sheet", name=sheet.name, sheetId=str(next_id + i))
-        el.set("{%s}id" % _REL, rid)
+        el.set(f"{{{_REL}}}id", rid)
         fd = etree.SubElement(names_el, m + "definedName", name="_xlnm._FilterDatabase",
                               localSheetId=str(len(sheets_el) - 1), hidden="1")
         fd.text = sheet_ref(sheet.name, sheet.filter_ref)

@@ -8,8 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from xltool.office.container import ContainerError
 from xltool.form.returns import FormError, read_return
+from xltool.office.container import ContainerError
 from xltool.util import UsageError
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")

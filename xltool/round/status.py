@@ -4,10 +4,11 @@ findings and its e-mail address for chasing; as a table, JSON, or a self-contain
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from xltool.findings import Finding
 from xltool.round.merge import Scanned, scan
@@ -66,7 +67,7 @@ def round_status(roster: Sequence[Agency], scanned: Sequence[Scanned]) -> Status
         if not got:
             states.append(AgencyState(a, "missing"))
             continue
-        used = choose(got)  # type: ignore[arg-type]  # Scanned has the fields it reads
+        used = choose(got)
         states.append(AgencyState(a, used.status, used.file, used.first, used.count,
                                   [s.file for s in got if s is not used]))
     return StatusReport(states, unmatched)

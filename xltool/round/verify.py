@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Protocol, TypeVar
 
 from xltool.checks import Context, families
-from xltool.office.container import ContainerError
 from xltool.findings import Finding, finding, status_of
-from xltool.form.returns import FormError, Return, from_book, read_meta
-from xltool.form.returns import read_bounded
+from xltool.form.returns import FormError, Return, from_book, read_bounded, read_meta
 from xltool.form.spec import get_spec
-from xltool.util import parallel_map
 from xltool.office.book import Book
+from xltool.office.container import ContainerError
 from xltool.office.xlsx import load_book
+from xltool.util import parallel_map
 
 PARALLEL_FROM = 24
 RETURN_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xltx", ".xltm"}
@@ -150,14 +150,34 @@ def verify_paths(paths: Iterable[str | os.PathLike], *, key: bytes | None = None
     return results
 
 
-def choose(results: list[FileResult]) -> FileResult:
+class Dated(Protocol):
+    """What choosing among an agency's workbooks reads (FileResult, merge's Scanned, send's Workbook)."""
+
+    @property
+    def file(self) -> str: ...
+    @property
+    def saved_at(self) -> str | None: ...
+    @property
+    def mtime(self) -> float: ...
+
+
+class Candidate(Dated, Protocol):
+    @property
+    def agency(self) -> dict[str, str] | None: ...
+
+
+D = TypeVar("D", bound=Dated)
+C = TypeVar("C", bound=Candidate)
+
+
+def choose(results: Iterable[D]) -> D:
     """Which of an agency's returns counts: the newest by the workbook's own save time, then by
     file time (PRODUCT.md)."""
     return max(results, key=lambda r: (r.saved_at or "", r.mtime, r.file))
 
 
-def duplicates(results: list[FileResult]) -> dict[str, tuple[FileResult, list[FileResult]]]:
-    by_code: dict[str, list[FileResult]] = {}
+def duplicates(results: Iterable[C]) -> dict[str, tuple[C, list[C]]]:
+    by_code: dict[str, list[C]] = {}
     for r in results:
         if r.agency:
             by_code.setdefault(r.agency["code"], []).append(r)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from xltool.form.generate import carry_over, spec_or_error, workbook_bytes
 from xltool.round.roster import Agency
