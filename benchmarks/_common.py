@@ -155,7 +155,7 @@ def realistic_values(seed: int) -> dict[str, Any]:
     contact fields and the narrative are filled."""
     from xltool.form.spec import get_spec
 
-    spec = get_spec()
+    spec = get_spec("gov-info-disclosure", "2021")
     rnd = random.Random(seed)
     outcome_rows = [k.split(".")[1] for k in spec.input_keys
                     if k.startswith("requests.") and k.endswith("." + REQUESTERS[0])]

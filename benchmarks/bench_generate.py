@@ -34,7 +34,7 @@ def _bare_plan():
     from xltool.form import writer
     from xltool.form.spec import get_spec
 
-    spec = get_spec()
+    spec = get_spec("gov-info-disclosure", "2021")
     L = lay.layout_for(spec)
     validation = getattr(writer, "_validation", None)
     cells = []  # (sheet index, row, col, kind, payload, validation or None)

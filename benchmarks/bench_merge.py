@@ -54,7 +54,7 @@ def _keys():
     if _KEYS is None:
         from xltool.form.spec import get_spec
 
-        spec = get_spec()
+        spec = get_spec("gov-info-disclosure", "2021")
         _KEYS = ([k for k in spec.input_keys if spec.cells[k].numeric], list(spec.total_keys))
     return _KEYS
 

@@ -10,7 +10,7 @@ from xltool.form.fill import fill_bytes
 from xltool.form.generate import workbook_bytes
 from xltool.form.spec import get_spec
 
-SPEC = get_spec()
+SPEC = get_spec("gov-info-disclosure", "2021")
 APPLICANTS = [c.key for c in SPEC.table("requests").columns if c.key != "total"]
 
 

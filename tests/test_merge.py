@@ -26,7 +26,7 @@ from xltool.round.merge import DETAIL_SHEET, NOTES_SHEET, merge_paths, write_mer
 from xltool.round.roster import Agency
 from xltool.round.verify import verify_path
 
-SPEC = get_spec()
+SPEC = get_spec("gov-info-disclosure", "2021")
 TABLE2 = SPEC.table("requests")
 COLUMNS = [c.key for c in TABLE2.columns if c.key != "total"]
 OUTCOMES = [r.key for r in TABLE2.rows if r.key not in ("new", "carried_over", "total", "carried_forward")]

@@ -91,7 +91,7 @@ def test_damaged_spec_is_named(installed: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("missing, command", [
-    (("report", "narrative.j2"), ["report", "RETURN", "-o", "报告.md"]),
+    (("gov-info-disclosure-2021.narrative.j2",), ["report", "RETURN", "-o", "报告.md"]),
     (("mail", "send_body.txt"), ["send", "OUT", "--roster", "ROSTER", "--from", "gkb@example.gov.cn"]),
     (("status.html.j2",), ["status", "--roster", "ROSTER", "RETURN", "--html", "进度.html"]),
 ])

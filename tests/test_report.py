@@ -23,7 +23,7 @@ from xltool.form.spec import get_spec
 from xltool.report import pdf as pdf_module
 from xltool.report.grid import figure
 
-SPEC = get_spec()
+SPEC = get_spec("gov-info-disclosure", "2021")
 REF_CODE, REF_NAME = "230112-yshj", "哈尔滨市阿城区营商环境建设监督局"
 REF_CONTACTS = {"contact.address": "阿城区牌路大街370号", "contact.postcode": "150300",
                 "contact.phone": "0451-53761766", "contact.website": "http://www.acheng.gov.cn/"}

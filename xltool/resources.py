@@ -69,7 +69,7 @@ def read_text(package: str, *parts: str) -> str:
 
 
 def template_text(*parts: str) -> str:
-    """A file under templates/, e.g. template_text("report", "narrative.j2")."""
+    """A file under templates/, e.g. template_text("report", "fonts.conf")."""
     return read_text(TEMPLATES, *parts)
 
 

@@ -70,7 +70,7 @@ def _labels(ctx):
         if found.strip() != expected:
             yield finding("label-changed",
                           f"“{item.sheet}”表 {item.ref} 单元格的表头文字被改动：应为“{expected}”，现为“{found or '空白'}”。"
-                          "表头文字须与国办公开办函〔2021〕30号格式一致，请恢复原文字（可从下发的填报表复制）。",
+                          f"表头文字须与{ctx.spec.basis}格式一致，请恢复原文字（可从下发的填报表复制）。",
                           sheet=item.sheet, cell=item.ref)
 
 

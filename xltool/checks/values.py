@@ -54,9 +54,9 @@ def _processing_fee(ctx):
         return
     cases, notices = ctx.ret.values.get(conf["cases"]), ctx.ret.values.get(conf["notices"])
     if cases and cases > 0 and notices is not None and notices == 0:
-        e = ctx.ret.entries[conf["notices"]]
+        e, c = ctx.ret.entries[conf["notices"]], ctx.ret.entries[conf["cases"]]
         yield finding("processing-fee-missing",
-                      f"表二中“申请人逾期未按收费通知要求缴纳费用”有 {fmt(cases)} 件，说明发出过收费通知，"
+                      f"{where(ctx.spec, conf['cases'], c.sheet, c.ref)}有 {fmt(cases)} 件，说明发出过收费通知，"
                       f"但{where(ctx.spec, conf['notices'], e.sheet, e.ref)}为 0。请核对信息处理费情况。",
                       sheet=e.sheet, cell=e.ref, key=conf["notices"])
 

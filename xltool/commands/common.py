@@ -12,6 +12,7 @@ import click
 
 from xltool.form.fill import FillError
 from xltool.form.returns import FormError
+from xltool.form.specfile import SpecError
 from xltool.office.container import ContainerError
 from xltool.resources import ResourceError
 from xltool.round.roster import RosterError
@@ -30,7 +31,7 @@ def handle_errors(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (UsageError, RosterError, ResourceError) as e:
+        except (UsageError, RosterError, ResourceError, SpecError) as e:
             fail(str(e), 2)
         except (ContainerError, FormError, FillError) as e:
             fail(e.message, 1)

@@ -8,14 +8,16 @@ from typing import Any
 
 from xltool.form import writer
 from xltool.form.fill import fill_bytes
-from xltool.form.spec import Spec, spec_for_year
+from xltool.form.spec import Spec, available, get_spec, spec_for_year
 from xltool.util import UsageError
 
 
 def spec_or_error(year: int) -> Spec:
     spec = spec_for_year(year)
     if spec is None:
-        raise UsageError(f"不支持统计年度 {year}：本工具支持 2021 年及以后的年度（国办公开办函〔2021〕30号格式）。")
+        forms = [get_spec(*v) for v in available()]
+        served = "；".join(f"{s.years[0]}—{s.years[1]} 年度（{s.basis}格式）" for s in forms)
+        raise UsageError(f"不支持统计年度 {year}：本工具的表单适用于 {served}。")
     return spec
 
 

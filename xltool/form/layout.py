@@ -205,7 +205,8 @@ class _Builder:
 
     def narrative(self) -> None:
         s = self.sheet(self.spec.sheets["narrative"], widths={0: 30, 1: 20, 2: 20, 3: 20})
-        self.put(s.name, 0, 0, "title", text="年度报告正文及信息处理费", colspan=4)
+        texts = self.spec.workbook
+        self.put(s.name, 0, 0, "title", text=texts["narrative_title"], colspan=4)
         self.agency_row(s.name, 1, 4)
         r = 3
         for cell in self.spec.fields_on("narrative"):
@@ -215,7 +216,7 @@ class _Builder:
                 self.put(s.name, r + 2, 0, "input_narrative", key=cell.key, colspan=4)
                 s.heights[r + 2] = 220
                 r += 4
-        self.put(s.name, r, 0, "field_label", text="信息处理费（《政府信息公开信息处理费管理办法》）", colspan=4)
+        self.put(s.name, r, 0, "field_label", text=texts["fee_heading"], colspan=4)
         r += 1
         for cell in self.spec.fields_on("narrative"):
             if cell.numeric:
@@ -223,10 +224,11 @@ class _Builder:
                 self.put(s.name, r, 1, _input_style(cell), key=cell.key)
                 r += 1
         r += 2
-        self.put(s.name, r, 0, "label", text="填报人（签字）：", )
-        self.put(s.name, r, 2, "label", text="审核人（签字）：")
-        self.put(s.name, r + 2, 0, "label", text="单位负责人（签字）：")
-        self.put(s.name, r + 2, 2, "label", text="单位盖章：")
+        preparer, reviewer, head, seal = texts["signatures"]
+        self.put(s.name, r, 0, "label", text=preparer)
+        self.put(s.name, r, 2, "label", text=reviewer)
+        self.put(s.name, r + 2, 0, "label", text=head)
+        self.put(s.name, r + 2, 2, "label", text=seal)
         self.put(s.name, r + 4, 2, "label", text="年　　月　　日")
         for rr in (r, r + 2, r + 4):
             s.heights[rr] = 36

@@ -18,7 +18,7 @@ from typing import Any
 
 from xltool.form import calc
 from xltool.form.layout import layout_for
-from xltool.form.spec import Spec, SpecError, get_spec
+from xltool.form.spec import FormNotFound, Spec, available, get_spec, latest_spec
 from xltool.office.book import Book, Cell
 from xltool.office.cells import a1
 from xltool.office.container import ContainerError
@@ -183,13 +183,16 @@ def spec_of(book: Book) -> tuple[Spec, dict[str, str], int]:
     """The form spec a workbook claims, or FormError saying why it is not one of ours."""
     meta = read_meta(book)
     if not meta:
-        raise FormError("这不是 xltool 生成的政府信息公开工作年度报告填报表（缺少表单标识），"
-                        "可能是自制表格、其他报表，或 2019 年试行格式。请使用下发的填报表重新填写。")
+        latest = latest_spec()
+        older = "".join(f"或{f.name}" for f in latest.superseded)
+        raise FormError(f"这不是 xltool 生成的{latest.title}填报表（缺少表单标识），"
+                        f"可能是自制表格、其他报表{older}。请使用下发的填报表重新填写。")
     try:
         spec = get_spec(meta.get("form", ""), meta.get("form_version", ""))
-    except SpecError:
+    except FormNotFound:
+        known = "、".join(sorted({get_spec(*v).basis for v in available()}))
         raise FormError(f"表单“{meta.get('form')}”版本“{meta.get('form_version')}”不是本工具支持的格式"
-                        "（支持国办公开办函〔2021〕30号格式）。请使用下发的填报表重新填写。") from None
+                        f"（支持{known}格式）。请使用下发的填报表重新填写。") from None
     try:
         year = int(str(meta.get("year", "")).split(".")[0])
     except ValueError:

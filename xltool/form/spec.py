@@ -9,21 +9,28 @@ report all work from a `Spec`.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+from xltool.form import specfile
+from xltool.form.specfile import SpecError
+from xltool.resources import REINSTALL, TEMPLATES, ResourceError, folder, template_display
 
-from xltool.resources import REINSTALL, TEMPLATES, ResourceError, folder, template_display, template_text
+if TYPE_CHECKING:
+    from xltool.resources import Traversable
 
 NUMERIC_TYPES = ("count", "amount")
+SPEC_PATH = "XLTOOL_SPEC_PATH"  # folders of further specs, separated like PATH
+
+__all__ = ["FormNotFound", "Spec", "SpecError", "get_spec", "latest_spec", "load_spec", "spec_for_year"]
 
 
-class SpecError(Exception):
-    """The spec file itself is malformed (a developer's error, not a user's)."""
+class FormNotFound(LookupError):
+    """No spec of that form and version, here or in XLTOOL_SPEC_PATH."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,15 @@ class Rule:
         return any(t.previous for t in self.left + self.right)
 
 
+@dataclass(frozen=True)
+class Superseded:
+    """A format this one replaced, recognised by its labels."""
+
+    name: str
+    basis: str
+    labels: tuple[str, ...]
+
+
 @dataclass(eq=False)
 class Spec:
     form: str
@@ -144,9 +160,37 @@ class Spec:
     cells: dict[str, DataCell]
     rules: list[Rule]
     checks: dict[str, Any]
-    trial_2019_labels: tuple[str, ...]
+    superseded: tuple[Superseded, ...]
+    workbook: dict[str, Any]  # texts of the workbook outside the tables
+    narrative_template: str  # the report's default prose, a file beside the spec
+    previous_keys: dict[str, str]  # this version's key -> the previous version's, where renamed
     source: str  # where the spec was read from, for messages
+    home: Traversable | None = field(repr=False, default=None)  # the folder the spec was read from
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def id(self) -> tuple[str, str]:
+        return self.form, self.version
+
+    def read_file(self, name: str) -> str:
+        """A file that belongs to this spec (its narrative template), read from beside it."""
+        where = f"{self.source.rsplit('/', 1)[0]}/{name}" if "/" in self.source else name
+        shipped = self.source.startswith(template_display())
+        try:
+            if self.home is None:
+                raise FileNotFoundError(name)
+            return self.home.joinpath(name).read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            if shipped:
+                raise ResourceError(f"xltool 安装不完整：缺少程序文件 {where}。{REINSTALL}") from None
+            raise SpecError(f"{self.source}：找不到它引用的文件 {where}。") from None
+        except (OSError, UnicodeDecodeError) as e:
+            problem = f"无法读取 {where}：{getattr(e, 'strerror', None) or e}。"
+            raise (ResourceError(problem + REINSTALL) if shipped else SpecError(problem)) from None
+
+    def previous_key(self, key: str) -> str:
+        """The key that held this figure in the previous version of the form."""
+        return self.previous_keys.get(key, key)
 
     # -- derived views ---------------------------------------------------------------
     @functools.cached_property
@@ -358,15 +402,11 @@ def _table(d: dict[str, Any], heading: str) -> tuple[Table, list[DataCell]]:
     return table, cells
 
 
-_TERM = re.compile(r"^(?P<sign>-)?(?:(?P<prev>previous)\((?P<pkey>[\w.{}]+)\)|(?P<key>[\w.{}]+))$")
-
-
 def _term(text: str, subst: dict[str, str]) -> Term:
-    m = _TERM.match(text.replace(" ", ""))
-    if not m:
-        raise SpecError(f"bad rule term: {text!r}")
-    key = (m["pkey"] or m["key"]).format(**subst)
-    return Term(key, -1 if m["sign"] else 1, bool(m["prev"]))
+    parsed = specfile.parse_term(text)
+    assert parsed is not None  # checked when the file was read
+    key, sign, previous = parsed
+    return Term(key.format(**subst), sign, previous)
 
 
 def _rules(raw: dict[str, Any], tables: dict[str, Table], cells: dict[str, DataCell]) -> list[Rule]:
@@ -393,27 +433,18 @@ def _rules(raw: dict[str, Any], tables: dict[str, Table], cells: dict[str, DataC
     return out
 
 
-def _validate(spec: Spec) -> None:
-    keys = list(spec.cells)
-    if len(keys) != len(set(keys)):
-        raise SpecError("duplicate canonical keys")
-    for rule in spec.rules:
-        for t in rule.left + rule.right + (Term(rule.at),):
-            if t.key not in spec.cells:
-                raise SpecError(f"rule {rule.code} names unknown key {t.key}")
-    for name in spec.sheet_names() + [spec.sheets["meta"]]:
-        if len(name) > 31 or re.search(r"[\[\]:*?/\\]", name):
-            raise SpecError(f"bad sheet name {name!r}")
-
-
 def load_spec(path: str | Path) -> Spec:
-    """A spec from a file of its own (shipped specs come through get_spec)."""
+    """A spec from a file of its own; SpecError, with the line, when it is unsound."""
     path = Path(path)
-    return parse_spec(path.read_text(encoding="utf-8"), str(path))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(f"无法读取表单定义 {path}：{getattr(e, 'strerror', None) or e}。") from None
+    return parse_spec(text, str(path), path.parent)
 
 
-def parse_spec(text: str, source: str) -> Spec:
-    raw = yaml.safe_load(text)
+def parse_spec(text: str, source: str, home: Traversable | None = None) -> Spec:
+    raw = specfile.read(text, source)
     headings = {s["table"]: s["heading"] for s in raw["sections"] if "table" in s}
     tables: list[Table] = []
     cells: dict[str, DataCell] = {}
@@ -431,41 +462,79 @@ def parse_spec(text: str, source: str) -> Spec:
     spec = Spec(
         form=raw["form"], version=str(raw["version"]), title=raw["title"], basis=raw["basis"],
         years=tuple(raw["years"]), sheets=sheets, sections=raw["sections"], tables=tables, cells=cells,
-        rules=_rules(raw, {t.id: t for t in tables}, cells), checks=raw.get("checks", {}),
-        trial_2019_labels=tuple(raw.get("trial_2019_labels", ())), source=source, raw=raw,
+        rules=_rules(raw, {t.id: t for t in tables}, cells), checks=dict(raw.get("checks") or {}),
+        superseded=tuple(Superseded(f["name"], f["basis"], tuple(f["labels"]))
+                         for f in raw.get("superseded_formats") or ()),
+        workbook=dict(raw["workbook"]), narrative_template=raw["narrative_template"],
+        previous_keys=dict(raw.get("previous_keys") or {}), source=source, home=home, raw=raw,
     )
-    _validate(spec)
     return spec
 
 
-def available() -> dict[tuple[str, str], str]:
-    """The spec files shipped in templates/, by (form, version)."""
+@dataclass(frozen=True)
+class SpecFile:
+    home: Traversable
+    name: str
+    display: str
+    shipped: bool  # inside the package: a damaged one is a broken installation
+
+
+def _spec_files(home: Traversable, display: str, shipped: bool) -> dict[tuple[str, str], SpecFile]:
     out = {}
-    for entry in sorted(folder(TEMPLATES).iterdir(), key=lambda e: e.name):
+    for entry in sorted(home.iterdir(), key=lambda e: e.name):
         m = re.match(r"(.+)-(\d{4})\.yaml$", entry.name)
         if m:
-            out[(m[1], m[2])] = entry.name
-    if not out:
+            out[(m[1], m[2])] = SpecFile(home, entry.name, f"{display}/{entry.name}", shipped)
+    return out
+
+
+def available() -> dict[tuple[str, str], SpecFile]:
+    """Every spec by (form, version): those shipped in templates/, then those in the folders of
+    XLTOOL_SPEC_PATH (a spec there replaces a shipped one of the same form and version)."""
+    shipped = _spec_files(folder(TEMPLATES), template_display(), shipped=True)
+    if not shipped:
         raise ResourceError(f"xltool 安装不完整：找不到表单定义文件（{template_display('*.yaml')}）。{REINSTALL}")
+    out = dict(shipped)
+    for entry in filter(None, os.environ.get(SPEC_PATH, "").split(os.pathsep)):
+        path = Path(entry)
+        if not path.is_dir():
+            raise SpecError(f"环境变量 {SPEC_PATH} 中的“{entry}”不是文件夹。")
+        out.update(_spec_files(path, str(path), shipped=False))
     return out
 
 
 @functools.cache
-def get_spec(form: str = "gov-info-disclosure", version: str = "2021") -> Spec:
-    """The shipped spec of a form version; SpecError when there is none, ResourceError when its
-    file is damaged (a broken installation, not an unknown form)."""
-    name = available().get((form, version))
-    if name is None:
-        raise SpecError(f"no spec for {form} {version}")
+def get_spec(form: str, version: str) -> Spec:
+    """The spec of a form version; FormNotFound when there is none. A shipped spec that does not
+    load is a broken installation (ResourceError); another one, a SpecError with its line."""
+    found = available().get((form, version))
+    if found is None:
+        raise FormNotFound(f"{form} {version}")
+    if not found.shipped:
+        return parse_spec(found.home.joinpath(found.name).read_text(encoding="utf-8-sig"), found.display, found.home)
     try:
-        return parse_spec(template_text(name), template_display(name))
-    except (yaml.YAMLError, SpecError, LookupError, TypeError, ValueError, AttributeError) as e:
-        raise ResourceError(f"程序文件 {template_display(name)} 已损坏（{type(e).__name__}: {e}）。{REINSTALL}") from None
+        return parse_spec(found.home.joinpath(found.name).read_text(encoding="utf-8"), found.display, found.home)
+    except (SpecError, OSError, UnicodeDecodeError) as e:
+        detail = e.message if isinstance(e, SpecError) else str(e)
+        raise ResourceError(f"程序文件 {found.display} 已损坏：{detail}\n{REINSTALL}") from None
+
+
+def versions(form: str) -> list[str]:
+    """The versions of a form, newest first."""
+    return sorted((v for f, v in available() if f == form), reverse=True)
+
+
+def latest_spec(form: str = "gov-info-disclosure") -> Spec:
+    """The newest version of a form."""
+    found = versions(form)
+    if not found:
+        raise FormNotFound(form)
+    return get_spec(form, found[0])
 
 
 def spec_for_year(year: int, form: str = "gov-info-disclosure") -> Spec | None:
     """The newest format in force for a statistics year, or None."""
-    for version in sorted((v for f, v in available() if f == form), reverse=True):
+    for version in versions(form):
         spec = get_spec(form, version)
         if spec.supports_year(year):
             return spec

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xltool.form.returns import Return, normalise
-from xltool.form.spec import Spec, SpecError, Table, get_spec
+from xltool.form.spec import FormNotFound, Spec, Table, get_spec, latest_spec
 from xltool.report import narrative as nv
 from xltool.report.grid import shown_rows
 from xltool.util import UsageError
@@ -64,8 +64,9 @@ def from_json(path: Path) -> ReportData:
     if not (isinstance(data, dict) and isinstance(data.get("values"), dict) and isinstance(data.get("agency"), dict)):
         raise UsageError(f"{path} 不是 xltool read --json 的输出（缺少 agency 或 values）。")
     try:
-        spec = get_spec(str(data.get("form", "gov-info-disclosure")), str(data.get("form_version", "2021")))
-    except SpecError:
+        form = str(data.get("form", "gov-info-disclosure"))  # a JSON without them: the newest form
+        spec = get_spec(form, str(data["form_version"])) if "form_version" in data else latest_spec(form)
+    except FormNotFound:
         raise UsageError(f"{path} 的表单“{data.get('form')}”版本“{data.get('form_version')}”不是本工具支持的格式。") from None
     values: dict[str, Any] = {k: _number(data["values"].get(k)) for k in spec.numeric_keys}
     for section in ("contact", "narrative"):
@@ -141,18 +142,18 @@ class Narrative:
     else the return's own text (itself a template), else the shipped default."""
 
     def __init__(self, file: str | Path | None = None):
-        self.default = nv.load_default()
         self.custom = nv.load_file(file) if file else None
         if self.custom:
-            unknown = nv.block_names(self.custom) - nv.block_names(self.default)
+            known = nv.block_names(nv.load_default(latest_spec()))
+            unknown = nv.block_names(self.custom) - known
             if unknown:
                 raise nv.TemplateProblem(self.custom.where, None,
                                          f"未知的段落 {'、'.join(sorted(unknown))}；可用的段落："
-                                         f"{'、'.join(sorted(nv.block_names(self.default)))}")
+                                         f"{'、'.join(sorted(known))}")
 
-    def block(self, name: str, ns: nv.Namespace) -> str:
-        source = self.custom if self.custom and name in nv.block_names(self.custom) else self.default
-        return nv.render(source, ns, name)
+    def block(self, name: str, spec: Spec, ns: nv.Namespace) -> str:
+        custom = self.custom if self.custom and name in nv.block_names(self.custom) else None
+        return nv.render(custom or nv.load_default(spec), ns, name)
 
     def section(self, section: Mapping[str, Any], data: ReportData, ns: nv.Namespace) -> tuple[str, ...]:
         """A narrative section: its figures sentence (if the defaults have one), then its prose."""
@@ -161,8 +162,9 @@ class Narrative:
         if own and not (self.custom and sid in nv.block_names(self.custom)):
             prose = self._own_text(own, section["heading"], data, ns)
         else:
-            prose = self.block(sid, ns)
-        figures = self.block(f"{sid}_figures", ns) if f"{sid}_figures" in nv.block_names(self.default) else ""
+            prose = self.block(sid, data.spec, ns)
+        has_figures = f"{sid}_figures" in nv.block_names(nv.load_default(data.spec))
+        figures = self.block(f"{sid}_figures", data.spec, ns) if has_figures else ""
         return paragraphs(figures) + paragraphs(prose)
 
     @staticmethod
@@ -188,4 +190,4 @@ def compose(data: ReportData, narrative: Narrative) -> Report:
             sections.append(Section(s["id"], s["heading"], table=data.spec.table(s["table"])))
         else:
             sections.append(Section(s["id"], s["heading"], paragraphs=narrative.section(s, data, ns)))
-    return Report(data, title(data), paragraphs(narrative.block("preamble", ns)), sections)
+    return Report(data, title(data), paragraphs(narrative.block("preamble", data.spec, ns)), sections)

@@ -14,12 +14,13 @@ file, so it runs in Jinja2's sandbox, narrowed further:
 A narrative file is a set of blocks: {% block overview %}…{% endblock %}. The blocks are
 `preamble`, one per narrative section of the spec (its id, e.g. `overview`), and `<id>_figures`
 for figures a section states whatever its prose (section 六's processing fee). The defaults ship
-in templates/report/narrative.j2, in the same shape, so a coordinator can copy and edit it.
+in the form's narrative template (templates/<form>-<version>.narrative.j2), in the same shape, so a coordinator can copy and edit it.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import operator
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -33,11 +34,9 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import concat
 
+from xltool.form.spec import Spec
 from xltool.report.grid import figure
-from xltool.resources import template_text
 from xltool.util import UsageError
-
-DEFAULT_TEMPLATE = ("report", "narrative.j2")
 
 # What a narrative may contain: text, expressions and conditions, nothing that loops or calls.
 ALLOWED_NODES = (
@@ -281,9 +280,10 @@ def load_file(path: str | Path) -> Compiled:
     return compile_text(source, where, blocks=True)
 
 
-def load_default() -> Compiled:
-    """The default narrative, shipped with the form's templates."""
-    return compile_text(template_text(*DEFAULT_TEMPLATE), "默认叙述模板 narrative.j2 ", blocks=True)
+@functools.lru_cache(maxsize=8)
+def load_default(spec: Spec) -> Compiled:
+    """The default narrative of a form version: the file its spec names, beside the spec."""
+    return compile_text(spec.read_file(spec.narrative_template), f"默认叙述模板 {spec.narrative_template} ", blocks=True)
 
 
 def block_names(compiled: Compiled) -> set[str]:

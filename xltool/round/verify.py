@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 from xltool.checks import Context, families
 from xltool.findings import Finding, finding, status_of
 from xltool.form.returns import FormError, Return, from_book, read_bounded, read_meta
-from xltool.form.spec import get_spec
+from xltool.form.spec import Spec, Superseded, latest_spec
 from xltool.office.book import Book
 from xltool.office.container import ContainerError
 from xltool.office.xlsx import load_book
@@ -55,15 +55,19 @@ def _file_findings(book: Book) -> list[Finding]:
     return out
 
 
-def _trial_format(book: Book) -> bool:
-    labels = set(get_spec().trial_2019_labels)
-    return any(c.value in labels for s in book.sheets.values() for c in s.cells.values() if c.type == "s")
+def _superseded_format(book: Book) -> tuple[Spec, Superseded] | None:
+    """The format a workbook without our identity is in, when its labels are an old format's."""
+    texts = {c.value for s in book.sheets.values() for c in s.cells.values() if c.type == "s"}
+    spec = latest_spec()
+    return next(((spec, f) for f in spec.superseded if texts & set(f.labels)), None)
 
 
 def _form_error(book: Book, error: FormError) -> Finding:
-    if not read_meta(book) and _trial_format(book):
-        return finding("form-unknown", "这是 2019 年试行格式（国办公开办函〔2019〕60号）的报表，已不再适用。"
-                                       "请使用下发的 2021 年格式填报表重新填写。")
+    found = None if read_meta(book) else _superseded_format(book)
+    if found:
+        spec, old = found
+        return finding("form-unknown", f"这是{old.name}（{old.basis}）的报表，已不再适用。"
+                                       f"请使用下发的{spec.basis}格式填报表重新填写。")
     return finding("form-unknown", error.message)
 
 
