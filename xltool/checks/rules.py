@@ -39,7 +39,7 @@ def check(ctx):
         if rule.uses_previous and ctx.previous is None:
             continue
         terms = rule.left + rule.right
-        found = [(ctx.previous or {}).get(t.key) if t.previous else effective(ctx, t.key) for t in terms]
+        found = [spec.last_year(ctx.previous or {}, t.key) if t.previous else effective(ctx, t.key) for t in terms]
         if any(v is None for v in found):
             continue
         signed = [t.sign * v for t, v in zip(terms, found)]

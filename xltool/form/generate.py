@@ -34,7 +34,7 @@ def carry_over(spec: Spec, previous: Mapping[str, Any]) -> dict[str, Any]:
     out = {}
     for rule in spec.rules:
         if rule.severity == "error" and len(rule.left) == 1 and len(rule.right) == 1 and rule.right[0].previous:
-            value = previous.get(rule.right[0].key)
+            value = spec.last_year(previous, rule.right[0].key)
             if value is not None:
                 out[rule.left[0].key] = value
     return out

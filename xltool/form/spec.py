@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 NUMERIC_TYPES = ("count", "amount")
 SPEC_PATH = "XLTOOL_SPEC_PATH"  # folders of further specs, separated like PATH
 
-__all__ = ["FormNotFound", "Spec", "SpecError", "get_spec", "latest_spec", "load_spec", "spec_for_year"]
+__all__ = ["FormNotFound", "PreviousFigures", "Spec", "SpecError", "get_spec", "latest_spec", "load_spec",
+           "spec_for_year"]
 
 
 class FormNotFound(LookupError):
@@ -188,9 +189,11 @@ class Spec:
             problem = f"无法读取 {where}：{getattr(e, 'strerror', None) or e}。"
             raise (ResourceError(problem + REINSTALL) if shipped else SpecError(problem)) from None
 
-    def previous_key(self, key: str) -> str:
-        """The key that held this figure in the previous version of the form."""
-        return self.previous_keys.get(key, key)
+    def last_year(self, previous: Mapping[str, Any], key: str) -> Any:
+        """Last year's figure for one of this version's keys. Figures of an older version of the
+        form (`PreviousFigures.form_version`) are found under the key the spec maps it from."""
+        version = getattr(previous, "form_version", None) or self.version
+        return previous.get(key if version == self.version else self.previous_keys.get(key, key))
 
     # -- derived views ---------------------------------------------------------------
     @functools.cached_property
@@ -263,6 +266,15 @@ class Spec:
 
     def supports_year(self, year: int) -> bool:
         return self.years[0] <= year <= self.years[1]
+
+
+
+class PreviousFigures(dict):
+    """Last year's figures of one agency, by key, and the form version they were reported in."""
+
+    def __init__(self, values: Mapping[str, Any], form_version: str | None):
+        super().__init__(values)
+        self.form_version = form_version
 
 
 # -- loading -------------------------------------------------------------------------

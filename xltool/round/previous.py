@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from xltool.form.returns import FormError, read_return
+from xltool.form.spec import PreviousFigures
 from xltool.office.container import ContainerError
 from xltool.util import UsageError
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
 
-def _from_json(path: Path) -> dict[str, dict[str, Any]]:
+def _from_json(path: Path) -> dict[str, PreviousFigures]:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"), parse_float=Decimal)
     except (OSError, ValueError) as e:
@@ -25,13 +25,14 @@ def _from_json(path: Path) -> dict[str, dict[str, Any]]:
     for item in items:
         if isinstance(item, dict) and isinstance(item.get("values"), dict):
             code = str((item.get("agency") or {}).get("code", ""))
-            out[code] = item["values"]
+            version = item.get("form_version")
+            out[code] = PreviousFigures(item["values"], str(version) if version is not None else None)
     if not out:
         raise UsageError(f"上年数据文件 {path} 中没有找到 values（应为 xltool read --json 的输出）。")
     return out
 
 
-def load_previous(path: str | Path) -> dict[str, dict[str, Any]]:
+def load_previous(path: str | Path) -> dict[str, PreviousFigures]:
     """Agency code -> last year's values. Unreadable files in a folder are skipped."""
     path = Path(path)
     if not path.exists():
@@ -39,7 +40,7 @@ def load_previous(path: str | Path) -> dict[str, dict[str, Any]]:
     if path.is_file() and path.suffix.lower() == ".json":
         return _from_json(path)
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in WORKBOOK_SUFFIXES) if path.is_dir() else [path]
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, PreviousFigures] = {}
     for f in files:
         try:
             ret = read_return(f)
@@ -47,5 +48,5 @@ def load_previous(path: str | Path) -> dict[str, dict[str, Any]]:
             if path.is_file():
                 raise UsageError(f"上年数据 {f} 无法读取：{e.message}") from None
             continue
-        out[ret.agency_code] = ret.values
+        out[ret.agency_code] = PreviousFigures(ret.values, ret.spec.version)
     return out
