@@ -319,7 +319,7 @@ def test_a_locked_output_file_is_a_usage_error(round_, tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(xltool.round.merge, "atomic_write", refuse)
-    from xltool.util import UsageError
+    from xltool.errors import UsageError
 
     with pytest.raises(UsageError, match="正在 Excel"):
         write_merged_workbook(result, tmp_path / "m.xlsx", 2021, "MERGED", "汇总")

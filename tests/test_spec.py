@@ -41,6 +41,7 @@ def test_the_shipped_spec_is_sound() -> None:
 
 @pytest.mark.parametrize("old, new, says", [
     ("\nrules:", "\nrule:", "不认识的项目“rule”。是否想写：rules"),
+    ("code: rule-balance", "code: rule-balanse", "规则代码“rule-balanse”不在发现代码目录（xltool/findings.py）中。是否想写：rule-balance"),
     ("severity: error", "severity: eror", "严重程度“eror”无效，只能是 error 或 warning。是否想写：error"),
     ('left: ["requests.new.{col}"', 'left: ["requests.neww.{col}"', "规则 rule-balance引用了不存在的键“requests.neww.natural_person”"),
     ('at: "requests.total.{col}"', 'at: "requests.totl.{col}"', "规则 rule-balance 的 at引用了不存在的键“requests.totl.natural_person”"),

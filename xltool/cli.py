@@ -12,9 +12,10 @@ import click
 
 from xltool.commands import zh
 from xltool.commands.common import STATUS_TEXT, handle_errors, json_option, key_option, print_json
+from xltool.errors import UsageError
 from xltool.form.returns import read_return
 from xltool.round.roster import load_roster
-from xltool.util import UsageError, atomic_write, check_writable_dir, read_secret
+from xltool.util import atomic_write, check_writable_dir, read_secret
 
 zh.install()  # before the commands are declared: click translates some help when it declares them
 

@@ -8,18 +8,60 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-SEVERITY = {
-    "file-unreadable": "error", "file-too-large": "error", "file-legacy-format": "warning",
-    "file-has-macros": "warning", "form-unknown": "error", "signature-invalid": "error",
-    "sheet-missing": "error", "label-changed": "error", "formula-changed": "error",
-    "protection-removed": "warning", "cached-value-mismatch": "error", "value-blank": "error",
-    "value-not-number": "error", "value-text-number": "warning", "value-negative": "error",
-    "value-not-integer": "error", "rule-balance": "error", "rule-outcome-total": "error",
-    "rule-row-total": "error", "rule-review-total": "error", "rule-carry-over": "error",
-    "rule-stock-continuity": "warning", "fee-unit-suspect": "warning", "processing-fee-missing": "warning",
-    "narrative-empty": "warning", "narrative-number-mismatch": "warning", "contact-missing": "warning",
-    "duplicate-return": "warning",
+
+@dataclass(frozen=True)
+class Code:
+    """What a finding code means: one entry of the catalogue."""
+
+    severity: str  # error | warning
+    title: str  # a few words, in Chinese, for lists and the annotated copy
+    meaning: str  # for the README's table (generated from here: tools/readme.py)
+    figure_warning: bool = False  # casts doubt on a figure merge adds up (PRODUCT.md, "Confirmed figures")
+
+
+CATALOGUE: dict[str, Code] = {
+    "file-unreadable": Code("error", "文件无法读取",
+                            "not a readable workbook: corrupt, truncated, encrypted, another file type renamed"),
+    "file-too-large": Code("error", "文件过大", "over the size or expansion limits (a zip bomb)"),
+    "file-legacy-format": Code("warning", "旧版 .xls 文件", "an `.xls`: values read, formula integrity could not be checked"),
+    "file-has-macros": Code("warning", "含有宏", "an `.xlsm` or a workbook carrying a VBA project: the macros were not run and are ignored"),
+    "form-unknown": Code("error", "不是下发的报表", "not a workbook of a known form and version (including the 2019 trial format)"),
+    "signature-invalid": Code("error", "身份或签名被改动", "identity or signature altered, or signed with another key"),
+    "sheet-missing": Code("error", "工作表缺失", "a sheet of the form is gone or renamed"),
+    "label-changed": Code("error", "表头被改动", "a locked label was edited"),
+    "formula-changed": Code("error", "合计公式被改动", "a total's formula was removed or altered"),
+    "protection-removed": Code("warning", "保护被撤销", "sheet protection was switched off"),
+    "cached-value-mismatch": Code("error", "合计与数字不符", "a total's saved value differs from what its inputs give"),
+    "value-blank": Code("error", "数字未填写", "a numeric input left empty (a blank is not a zero)"),
+    "value-not-number": Code("error", "不是数字", "text that is not a number"),
+    "value-text-number": Code("warning", "数字存为文本", "a number typed as text (e.g. full-width １２); it is read as the number"),
+    "value-negative": Code("error", "负数", "below zero"),
+    "value-not-integer": Code("error", "件数有小数", "a count with a fraction"),
+    "rule-balance": Code("error", "勾稽关系不成立", "第一项加第二项之和 ≠ 第三项加第四项之和 in a column"),
+    "rule-outcome-total": Code("error", "办理结果总计不符", "（七）总计 ≠ the sum of the outcome rows"),
+    "rule-row-total": Code("error", "总计列不符", "总计 column ≠ the sum of the applicant columns"),
+    "rule-review-total": Code("error", "复议诉讼总计不符", "a 复议/诉讼 总计 ≠ its four results"),
+    "rule-carry-over": Code("error", "上年结转不符", "上年结转 ≠ last year's 结转下年度继续办理 (with `--previous`)"),
+    "rule-stock-continuity": Code("warning", "现行有效件数不衔接",
+                                  "现行有效件数 does not follow from last year's (with `--previous`)", figure_warning=True),
+    "fee-unit-suspect": Code("warning", "收费金额单位存疑",
+                             "the fee looks like 元, not 万元 (implausibly large), or is given to more decimals than 万元 needs",
+                             figure_warning=True),
+    "processing-fee-missing": Code("warning", "信息处理费缺失", "unpaid-fee cases reported but no fee notices"),
+    "narrative-empty": Code("warning", "正文未填写", "section 一, 五 or 六 is empty"),
+    "narrative-number-mismatch": Code("warning", "正文数字与表格不符",
+                                      "a figure quoted in the narrative (共收到申请N件, 办结N件, 行政复议N件 …) differs from the tables"),
+    "contact-missing": Code("warning", "联系方式未填写", "a contact field the report's preamble needs is empty"),
+    "duplicate-return": Code("warning", "重复报送", "two returns of the same agency; the one used is named"),
 }
+
+
+def catalogue_table() -> str:
+    """The README's table of finding codes, from the catalogue."""
+    rows = ["| code | severity | figure warning | 名称 | meaning |", "|---|---|---|---|---|"]
+    rows += [f"| {code} | {c.severity} | {'yes' if c.figure_warning else ''} | {c.title} | {c.meaning} |"
+             for code, c in CATALOGUE.items()]
+    return "\n".join(rows) + "\n"
 
 
 @dataclass(frozen=True)
@@ -38,7 +80,7 @@ class Finding:
 
 def finding(code: str, message: str, sheet: str | None = None, cell: str | None = None,
             key: str | None = None, severity: str | None = None) -> Finding:
-    return Finding(code, severity or SEVERITY[code], message, sheet, cell, key)
+    return Finding(code, severity or CATALOGUE[code].severity, message, sheet, cell, key)
 
 
 def fmt(v: Any) -> str:

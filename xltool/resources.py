@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from jinja2 import BaseLoader, Environment, TemplateNotFound
 
-from xltool.util import Problem
+from xltool.errors import ResourceError
 
 if TYPE_CHECKING:
     if sys.version_info >= (3, 11):
@@ -28,10 +28,6 @@ if TYPE_CHECKING:
 TEMPLATES = "xltool.templates"
 SAMPLES = "xltool.samples"
 REINSTALL = "请重新安装 xltool（pip install --force-reinstall xltool）。"
-
-
-class ResourceError(Problem):
-    """A file shipped with xltool is missing or damaged: the installation is broken (exit status 2)."""
 
 
 def _display(package: str, parts: tuple[str, ...]) -> str:

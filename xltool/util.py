@@ -13,20 +13,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from xltool.errors import UsageError
+
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class Problem(Exception):
-    """An expected failure; its message, in Chinese, is for the user."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class UsageError(Problem):
-    """The command was used wrongly (exit status 2)."""
 
 
 def find_soffice() -> str | None:

@@ -10,13 +10,7 @@ from typing import Any
 
 import click
 
-from xltool.form.fill import FillError
-from xltool.form.returns import FormError
-from xltool.form.specfile import SpecError
-from xltool.office.container import ContainerError
-from xltool.resources import ResourceError
-from xltool.round.roster import RosterError
-from xltool.util import UsageError
+from xltool.errors import XltoolError
 
 
 def fail(message: str, status: int) -> None:
@@ -25,16 +19,14 @@ def fail(message: str, status: int) -> None:
 
 
 def handle_errors(fn: Callable) -> Callable:
-    """Typed errors become a message and an exit status; never a traceback on bad input."""
+    """Every user-facing error becomes its message and its exit status; never a traceback on bad input."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (UsageError, RosterError, ResourceError, SpecError) as e:
-            fail(str(e), 2)
-        except (ContainerError, FormError, FillError) as e:
-            fail(e.message, 1)
+        except XltoolError as e:
+            fail(e.message, e.exit_status)
         except KeyboardInterrupt:
             fail("已中断。", 130)
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from xltool.commands.common import STATUS_TEXT, handle_errors, json_option, key_option, print_json
-from xltool.util import UsageError, check_writable_dir, read_secret
+from xltool.errors import UsageError
+from xltool.util import check_writable_dir, read_secret
 
 
 def _existing(paths: tuple[str, ...]) -> None:

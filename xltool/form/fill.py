@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 
+from xltool.errors import InputError
 from xltool.form import calc
 from xltool.form.layout import layout_for
 from xltool.form.returns import from_book
@@ -23,13 +24,12 @@ from xltool.office.book import Book
 from xltool.office.cells import a1, parse_ref
 from xltool.office.container import open_container, parse_xml
 from xltool.office.xlsx import NS, book_from_container
-from xltool.util import Problem
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 LARGEST = Decimal(10) ** 15  # a spreadsheet keeps 15 significant digits
 
 
-class FillError(Problem):
+class FillError(InputError):
     """Values that cannot be written into the workbook."""
 
 

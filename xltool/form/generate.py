@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from xltool.errors import UsageError
 from xltool.form import writer
 from xltool.form.fill import fill_bytes
 from xltool.form.spec import Spec, available, get_spec, spec_for_year
-from xltool.util import UsageError
 
 
 def spec_or_error(year: int) -> Spec:

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from xltool.errors import InputError
 from xltool.form import calc
 from xltool.form.layout import layout_for
 from xltool.form.spec import FormNotFound, Spec, available, get_spec, latest_spec
@@ -23,12 +24,11 @@ from xltool.office.book import Book, Cell
 from xltool.office.cells import a1
 from xltool.office.container import ContainerError
 from xltool.office.xlsx import load_book
-from xltool.util import Problem
 
 META_SHEET = "_xltool"
 
 
-class FormError(Problem):
+class FormError(InputError):
     """A readable workbook that is not a return of a form we know."""
 
     code = "form-unknown"

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from xltool.util import Problem
+from xltool.errors import UsageError
+from xltool.findings import CATALOGUE
 
 SEVERITIES = ("error", "warning")
 NUMBER_KINDS = ("count", "amount")
@@ -36,13 +37,12 @@ CHECKS = {  # check name -> (its settings that name keys, its settings that are 
     "narrative_figures": ((), ()),
 }
 _KEY_PART = re.compile(r"^[a-z][a-z0-9_]*$")
-_CODE = re.compile(r"^[a-z][a-z0-9-]*$")
 _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
 _TERM = re.compile(r"^(?P<sign>-)?(?:(?P<prev>previous)\((?P<pkey>[\w.{}]+)\)|(?P<key>[\w.{}]+))$")
 MAX_SHOWN = 20
 
 
-class SpecError(Problem):
+class SpecError(UsageError):
     """A spec file that cannot be used; the message says where and how to fix it (exit status 2)."""
 
 
@@ -303,8 +303,9 @@ class _Checker:
     def _sum_rules(self) -> Iterator[tuple[int, str]]:
         sum_rules = self.raw.get("sum_rules") or Located()
         for code, meta in sum_rules.items():
-            if not _CODE.match(str(code)):
-                yield sum_rules.line_of(code), f"规则代码“{code}”无效：应为小写英文和连字符，如 rule-row-total。"
+            if code not in CATALOGUE:
+                yield sum_rules.line_of(code), (f"规则代码“{code}”不在发现代码目录（xltool/findings.py）中。"
+                                                f"{_suggest(code, CATALOGUE)}")
             if not isinstance(meta, dict) or not {"name", "says"} <= set(meta):
                 yield sum_rules.line_of(code), f"合计规则“{code}”应有 name 和 says。"
 
@@ -318,6 +319,9 @@ class _Checker:
             if missing:
                 yield rule.line, f"规则缺少 {'、'.join(missing)}。"
                 continue
+            if rule["code"] not in CATALOGUE:
+                yield rule.line_of("code"), (f"规则代码“{rule['code']}”不在发现代码目录（xltool/findings.py）中。"
+                                             f"{_suggest(rule['code'], CATALOGUE)}")
             if rule["severity"] not in SEVERITIES:
                 yield rule.line_of("severity"), (f"严重程度“{rule['severity']}”无效，只能是 error 或 warning。"
                                                  f"{_suggest(rule['severity'], SEVERITIES)}")

@@ -11,9 +11,9 @@ import io
 import zipfile
 from dataclasses import dataclass
 
+from xltool.errors import InputError
 from xltool.mail import mime
 from xltool.mail.mime import basename, decode_text
-from xltool.util import Problem
 
 MAX_MEMBERS = 200
 MAX_TOTAL = 200 * 1024 * 1024
@@ -29,7 +29,7 @@ class Member:
     problem: str | None = None
 
 
-class ArchiveError(Problem):
+class ArchiveError(InputError):
     """A zip attachment that cannot be opened safely."""
 
 

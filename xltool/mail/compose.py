@@ -19,10 +19,10 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from xltool.errors import UsageError
 from xltool.mail.mime import XLSX_TYPE, attachment_part, encoded_words
 from xltool.resources import TemplateLoader, template_display
 from xltool.round.roster import EMAIL, Agency
-from xltool.util import UsageError
 
 SMTP_POLICY = compat32.clone(linesep="\r\n")
 

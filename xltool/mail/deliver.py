@@ -18,17 +18,18 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from xltool.errors import Unfinished, UsageError
 from xltool.round.roster import Agency
-from xltool.util import Problem, UsageError, atomic_write, check_writable_dir, progress, read_secret
+from xltool.util import atomic_write, check_writable_dir, progress, read_secret
 
 TIMEOUT = 60
 
 
-class DeliveryStopped(Problem):
+class DeliveryStopped(Unfinished):
     """The server cannot be reached any more; the rest waits for a re-run."""
 
 
-class MessageFailed(Problem):
+class MessageFailed(Unfinished):
     """This one message was refused; the others go on."""
 
 

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from xltool.errors import UsageError
 from xltool.form.returns import FormError, read_return
 from xltool.mail.compose import Sender, cn_date, compose, render
 from xltool.mail.deliver import Job, MessageFailed, Report, SendLog, deliver_all
 from xltool.office.container import ContainerError
 from xltool.round.roster import Agency
-from xltool.util import UsageError, safe_filename
+from xltool.util import safe_filename
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 

@@ -22,13 +22,14 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from xltool.errors import Unfinished, UsageError
 from xltool.mail.mime import MAX_ATTACHMENT, header_text
-from xltool.util import Problem, UsageError, read_secret
+from xltool.util import read_secret
 
 MAX_MESSAGE = 2 * MAX_ATTACHMENT  # one attachment at the cap, base64-encoded, and some text
 
 
-class SourceError(Problem):
+class SourceError(Unfinished):
     """The source failed part-way (network, server)."""
 
 

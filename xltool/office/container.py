@@ -21,23 +21,22 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from xltool.errors import InputError
+
 MiB = 1 << 20
 
 CODES = frozenset({"file-unreadable", "file-too-large", "form-unknown"})
 
 
-class ContainerError(Exception):
+class ContainerError(InputError):
     """A return that cannot be read; `code` is a finding code, `message` Chinese for a clerk."""
 
     def __init__(self, code: str, message: str):
         if code not in CODES:
             raise ValueError(f"unknown container error code {code!r}")
-        super().__init__(code, message)  # both in args, so the error pickles across processes
+        Exception.__init__(self, code, message)  # both in args, so the error pickles across processes
         self.code = code
         self.message = message
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
 
 
 @dataclass(frozen=True)

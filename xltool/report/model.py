@@ -13,11 +13,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from xltool.errors import UsageError
 from xltool.form.returns import Return, normalise
 from xltool.form.spec import FormNotFound, Spec, Table, get_spec, latest_spec
 from xltool.report import narrative as nv
 from xltool.report.grid import shown_rows
-from xltool.util import UsageError
 
 DRAFT = "草稿"
 DRAFT_NOTE = "草稿：本报告所依据的报表尚有错误，数字未经核实，不得对外公开。"

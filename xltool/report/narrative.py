@@ -34,9 +34,9 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import concat
 
+from xltool.errors import UsageError
 from xltool.form.spec import Spec
 from xltool.report.grid import figure
-from xltool.util import UsageError
 
 # What a narrative may contain: text, expressions and conditions, nothing that loops or calls.
 ALLOWED_NODES = (

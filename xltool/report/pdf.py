@@ -19,8 +19,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from xltool.errors import UsageError
 from xltool.resources import template_text
-from xltool.util import UsageError, atomic_write, find_soffice, progress
+from xltool.util import atomic_write, find_soffice, progress
 
 BATCH = 20  # documents per LibreOffice start
 SECONDS_PER_DOCUMENT = 30

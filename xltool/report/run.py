@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xltool.errors import UsageError
 from xltool.form.returns import read_return
 from xltool.office.container import ContainerError
 from xltool.report import pdf
@@ -20,7 +21,7 @@ from xltool.report.markdown import render_markdown
 from xltool.report.model import Narrative, Report, ReportData, compose, from_json, from_return
 from xltool.report.narrative import TemplateProblem
 from xltool.round.verify import RETURN_SUFFIXES, duplicates, expand, verify_path, verify_paths
-from xltool.util import UsageError, atomic_write, check_writable_dir, progress, safe_filename
+from xltool.util import atomic_write, check_writable_dir, progress, safe_filename
 
 FORMATS = ("html", "docx", "md", "pdf")
 DEFAULT_FORMATS = ("html", "docx", "md")  # those that need no outside program

@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from xltool.util import UsageError, atomic_write
+from xltool.errors import UsageError
+from xltool.util import atomic_write
 
 NAME = "manifest.json"
 FORMAT = "xltool-collect"

@@ -22,12 +22,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from xltool.errors import UsageError
 from xltool.findings import Finding
 from xltool.form import calc
 from xltool.form.spec import Spec, get_spec
 from xltool.round.roster import Agency
 from xltool.round.verify import PARALLEL_FROM, duplicates, expand, verify_path
-from xltool.util import UsageError, atomic_write, parallel_map
+from xltool.util import atomic_write, parallel_map
 
 NOT_IN_ROSTER = "not-in-roster"
 DEFAULT_CODE = "MERGED"

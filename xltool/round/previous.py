@@ -7,10 +7,10 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+from xltool.errors import UsageError
 from xltool.form.returns import FormError, read_return
 from xltool.form.spec import PreviousFigures
 from xltool.office.container import ContainerError
-from xltool.util import UsageError
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 

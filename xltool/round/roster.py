@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from xltool.errors import UsageError
 from xltool.office.container import ContainerError
 
 HEADERS = {
@@ -23,12 +24,15 @@ EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 FORMULA_START = ("=", "+", "@")
 
 
-class RosterError(Exception):
+class RosterError(UsageError):
     """The roster cannot be used; the message lists every problem, by row."""
 
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
+
+    def __reduce__(self):  # pickles with its list, not its joined message
+        return type(self), (self.problems,)
 
 
 @dataclass(frozen=True)
