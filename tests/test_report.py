@@ -20,8 +20,8 @@ from xltool.form.fill import fill_bytes
 from xltool.form.generate import workbook_bytes
 from xltool.form.returns import read_return
 from xltool.form.spec import get_spec
-from xltool.report import pdf as pdf_module
-from xltool.report.grid import figure
+from xltool.reports import pdf as pdf_module
+from xltool.reports.grid import figure
 
 SPEC = get_spec("gov-info-disclosure", "2021")
 REF_CODE, REF_NAME = "230112-yshj", "哈尔滨市阿城区营商环境建设监督局"

@@ -3,10 +3,8 @@ library, and turns the library's typed errors into a Chinese message and an exit
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -48,9 +46,8 @@ def generate(year: int, agency_code: str | None, agency_name: str | None, roster
     例：xltool generate --year 2021 --agency-code 001 --agency-name 某某局 -o 某某局.xlsx
         xltool generate --year 2021 --roster roster.csv -o dist/
     """
-    from xltool.form.generate import carry_over, spec_or_error, workbook_bytes
+    from xltool.form.generate import agency_workbook, spec_or_error
     from xltool.round.previous import load_previous
-    from xltool.round.roster import CODE
     from xltool.round.workbooks import generate_roster
 
     spec_or_error(year)
@@ -67,12 +64,9 @@ def generate(year: int, agency_code: str | None, agency_name: str | None, roster
         return
     if not (agency_code and agency_name):
         raise UsageError("请给出 --agency-code 和 --agency-name，或用 --roster 给出单位名单。")
-    agency_code, agency_name = agency_code.strip(), agency_name.strip()
-    if not CODE.match(agency_code):
-        raise UsageError(f"单位代码“{agency_code}”只能由字母、数字、下划线和连字符组成。")
+    data = agency_workbook(year, agency_code, agency_name, key, (prev or {}).get(agency_code.strip()))
     check_writable_dir(out.parent if str(out.parent) else Path("."))
-    prefill = carry_over(spec_or_error(year), (prev or {}).get(agency_code, {})) if prev else None
-    atomic_write(out, workbook_bytes(year, agency_code, agency_name, key, prefill))
+    atomic_write(out, data)
     click.echo(f"已生成 {out}")
 
 
@@ -87,32 +81,14 @@ def fill(workbook: str, data: str, output: str) -> None:
     \b
     例：xltool fill 某某局.xlsx --data values.json -o 某某局-已填.xlsx
     """
-    from decimal import Decimal
+    from xltool.form.fill import fill_bytes, values_from_payload
+    from xltool.form.returndata import load_json
 
-    from xltool.form.fill import fill_bytes
-
-    try:
-        payload = json.loads(Path(data).read_text(encoding="utf-8-sig"), parse_float=Decimal)
-    except (OSError, ValueError) as e:
-        raise UsageError(f"数据文件 {data} 不是有效的 JSON：{e}") from None
-    values = _values_from_payload(payload)
+    values = values_from_payload(load_json(data))
     if Path(output).resolve() == Path(workbook).resolve():
         raise UsageError("输出文件不能与输入文件相同（xltool 从不修改输入文件）。")
     atomic_write(output, fill_bytes(Path(workbook).read_bytes(), values))
     click.echo(f"已写入 {len(values)} 项，保存为 {output}")
-
-
-def _values_from_payload(payload: Any) -> dict[str, Any]:
-    """Accept a flat {key: value} or the shape `read --json` prints."""
-    if not isinstance(payload, dict):
-        raise UsageError("数据文件应为 JSON 对象：{指标键: 值}。")
-    if "values" in payload and isinstance(payload["values"], dict):
-        values = dict(payload["values"])
-        for section in ("narrative", "contact"):
-            values.update({f"{section}.{k}": v for k, v in (payload.get(section) or {}).items()})
-        values.update(payload.get("raw") or {})
-        return values
-    return payload
 
 
 @cli.command()
@@ -157,7 +133,7 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
         xltool verify returns/ --previous 2020/汇总.xlsx --annotate 批注/ --json
     """
     from xltool.round.previous import load_previous
-    from xltool.round.verify import verify_paths
+    from xltool.round.verify import exit_status, summary, verify_paths
 
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
@@ -169,12 +145,12 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
         from xltool.round.annotate import annotate_results
         check_writable_dir(Path(annotate))
         annotate_results(results, Path(annotate))
-    summary = {"files": len(results), **{s: sum(r.status == s for r in results) for s in ("ok", "warnings", "errors")}}
+    counts = summary(results)
     if as_json:
-        print_json({"returns": [r.to_json() for r in results], "summary": summary})
+        print_json({"returns": [r.to_json() for r in results], "summary": counts})
     else:
-        _print_verify(results, summary)
-    sys.exit(1 if summary["errors"] else 0)
+        _print_verify(results, counts)
+    sys.exit(exit_status(results))
 
 
 SHOWN_FINDINGS = 8

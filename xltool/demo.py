@@ -52,10 +52,11 @@ def run_demo(out: Path, echo: Callable[[str], None]) -> int:
     from xltool.mail.samplebox import build_sample_mailbox
     from xltool.mail.send import send
     from xltool.mail.sources import open_source
-    from xltool.report import Narrative, plan, write_reports
+    from xltool.reports import Narrative, plan, write_reports
     from xltool.round.annotate import annotate_results
     from xltool.round.merge import merge_paths, write_merged_workbook
     from xltool.round.status import render_html, status_paths
+    from xltool.round.verify import summary as verify_summary
     from xltool.round.verify import verify_paths
 
     check_writable_dir(out)
@@ -86,7 +87,7 @@ def run_demo(out: Path, echo: Callable[[str], None]) -> int:
     results = verify_paths([collected], show_progress=False)
     annotated = _folder(out / "4-批注")
     annotate_results(results, annotated)
-    counts = {s: sum(r.status == s for r in results) for s in ("ok", "warnings", "errors")}
+    counts = verify_summary(results)
     echo(f"④ 审核：通过 {counts['ok']}，有警告 {counts['warnings']}，有错误 {counts['errors']}；"
          f"批注版（标出问题单元格）→ {annotated}")
     for r in results:

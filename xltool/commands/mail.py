@@ -37,16 +37,6 @@ def _outgoing(fn):
     return fn
 
 
-def _transport(smtp: str | None, password_file: str | None, sender, outbox: Path, log_name: str):
-    from xltool.mail.deliver import Outbox, SendLog, Smtp
-    from xltool.util import check_writable_dir
-
-    if smtp is None:
-        return Outbox(outbox), None
-    check_writable_dir(outbox)
-    return Smtp(smtp, password_file, sender.address), SendLog(outbox / log_name)
-
-
 @click.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 @_outgoing
@@ -65,12 +55,13 @@ def send(folder: str, roster: str, sender: str, smtp: str | None, password_file:
             --smtp smtps://gkb%40163.com@smtp.163.com:465
     """
     from xltool.mail.compose import Sender
+    from xltool.mail.deliver import transport_for
     from xltool.mail.send import send as send_all
 
     who = Sender.parse(sender)
     agencies = load_roster(roster, need_email=True)
     box = Path(outbox) if outbox else Path(folder).parent / "outbox"
-    transport, log = _transport(smtp, password_file, who, box, "sent.jsonl")
+    transport, log = transport_for(smtp, password_file, who, box, "sent.jsonl")
     result = send_all(Path(folder), agencies, who, transport, log, deadline, contact)
     _report_delivery(result.report, box, log, "发送")
     if result.missing:
@@ -98,12 +89,13 @@ def remind(path: str, roster: str, sender: str, smtp: str | None, password_file:
     例：xltool remind --roster roster.csv returns/ --from gkb@example.gov.cn --deadline 2022-01-20
     """
     from xltool.mail.compose import Sender
+    from xltool.mail.deliver import transport_for
     from xltool.mail.remind import remind as remind_all
 
     who = Sender.parse(sender)
     agencies = load_roster(roster, need_email=True)
     box = Path(outbox) if outbox else Path(path).resolve().parent / "outbox"
-    transport, log = _transport(smtp, password_file, who, box, "reminded.jsonl")
+    transport, log = transport_for(smtp, password_file, who, box, "reminded.jsonl")
     todo, report = remind_all(Path(path), agencies, who, transport, log, read_secret(key_file, "XLTOOL_KEY"),
                               year, deadline, contact)
     missing = sum(c.state == "missing" for c in todo)

@@ -60,15 +60,14 @@ def merge(paths: tuple[str, ...], output: str, as_json: bool, roster: str | None
     例：xltool merge returns/ -o 汇总.xlsx --roster roster.csv
         xltool merge returns/ -o 汇总.xlsx --agency-code 310000 --agency-name 某某市人民政府办公室 --json
     """
+    from xltool.form.generate import checked_code
     from xltool.round.merge import DEFAULT_CODE, default_name, merge_paths, write_merged_workbook
-    from xltool.round.roster import CODE, load_roster
+    from xltool.round.roster import load_roster
 
     _existing(paths)
     out = Path(output)
     _check_output(out, paths, ".xlsx")
-    code = (agency_code or DEFAULT_CODE).strip()
-    if not CODE.match(code):
-        raise UsageError(f"单位代码“{code}”只能由字母、数字、下划线和连字符组成。")
+    code = checked_code(agency_code or DEFAULT_CODE)
     if bool(agency_code) != bool(agency_name):
         raise UsageError("--agency-code 和 --agency-name 须同时给出（或都不给，使用默认的 MERGED／汇总（N个单位））。")
     key = read_secret(key_file, "XLTOOL_KEY")

@@ -1,5 +1,5 @@
 """`xltool report`: the final report of a return, a merged workbook, a `read --json` file or a
-folder of returns, as HTML, DOCX, PDF or Markdown. A thin layer over xltool.report."""
+folder of returns, as HTML, DOCX, PDF or Markdown. A thin layer over xltool.reports."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def report(input_path: str, output: str, formats: str | None, narrative: str | N
         xltool report returns/ -o reports/ --format html,docx,pdf
         xltool report merged.xlsx -o 汇总报告.docx --narrative 正文.j2
     """
-    from xltool.report import Narrative, plan, write_reports
+    from xltool.reports import Narrative, plan, write_reports
 
     where = plan(output, formats, fragment)
     outcome = write_reports(input_path, where, Narrative(narrative), allow_errors=allow_errors)

@@ -16,8 +16,8 @@ from typing import Any
 
 from lxml import etree
 
-from xltool.errors import InputError
-from xltool.form import calc
+from xltool.errors import InputError, UsageError
+from xltool.form import calc, returndata
 from xltool.form.layout import layout_for
 from xltool.form.returns import from_book
 from xltool.office.book import Book
@@ -108,6 +108,16 @@ def _set(cell, value: Any, formula_result: bool = False) -> None:
             t.set(XML_SPACE, "preserve")
         return
     etree.SubElement(cell, NS + "v").text = _number_text(value)
+
+
+def values_from_payload(payload: Any) -> dict[str, Any]:
+    """The values of a data file: a flat {key: value}, or the shape `read --json` prints."""
+    document = returndata.parse(payload)
+    if document is not None:
+        return document.flat()
+    if not isinstance(payload, dict):
+        raise UsageError("数据文件应为 JSON 对象：{指标键: 值}。")
+    return payload
 
 
 def fill_bytes(data: bytes, values: Mapping[str, Any], *, strict_keys: bool = True) -> bytes:

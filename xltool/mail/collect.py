@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from xltool.form.generate import AGENCY_CODE
 from xltool.form.returns import FormError, Return, from_book
 from xltool.mail import mime
 from xltool.mail.archive import ArchiveError, is_archive, members
@@ -25,7 +26,7 @@ from xltool.mail.sources import Envelope, SourceError
 from xltool.office.container import ContainerError
 from xltool.office.xlsx import load_book
 from xltool.round.manifest import Manifest
-from xltool.round.roster import CODE, Agency
+from xltool.round.roster import Agency
 from xltool.util import atomic_write, check_writable_dir, safe_filename
 
 MiB = 1 << 20
@@ -319,7 +320,7 @@ def _identify(item: Item) -> None:
     except Exception as e:  # hostile input must never stop the run or lose the file
         item.action, item.reason = "unidentified", f"读取时出错（{type(e).__name__}），无法识别。"
         return
-    if not CODE.match(ret.agency_code):  # the code names a folder: never trust it as a path
+    if not AGENCY_CODE.match(ret.agency_code):  # the code names a folder: never trust it as a path
         item.action, item.reason = "unidentified", f"报表中的单位代码“{ret.agency_code[:40]}”无效，无法确定是哪个单位的报表。"
         return
     item.action, item.ret, item.agency = "return", ret, ret.agency_code

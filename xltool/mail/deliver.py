@@ -16,11 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from xltool.errors import Unfinished, UsageError
 from xltool.round.roster import Agency
 from xltool.util import atomic_write, check_writable_dir, progress, read_secret
+
+if TYPE_CHECKING:
+    from xltool.mail.compose import Sender
 
 TIMEOUT = 60
 
@@ -208,3 +212,13 @@ def deliver_all(jobs: list[Job], transport: Outbox | Smtp, log: SendLog | None) 
     except DeliveryStopped as e:
         report.stopped = e.message
     return report
+
+
+def transport_for(smtp: str | None, password_file: str | None, sender: Sender, outbox: Path,
+                  log_name: str) -> tuple[Outbox | Smtp, SendLog | None]:
+    """Where messages go: the outbox folder as .eml files for review, or an SMTP server, with a
+    log in the outbox so that a re-run skips what was sent."""
+    if smtp is None:
+        return Outbox(outbox), None
+    check_writable_dir(outbox)
+    return Smtp(smtp, password_file, sender.address), SendLog(outbox / log_name)

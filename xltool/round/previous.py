@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from pathlib import Path
 
 from xltool.errors import UsageError
+from xltool.form import returndata
 from xltool.form.returns import FormError, read_return
 from xltool.form.spec import PreviousFigures
 from xltool.office.container import ContainerError
@@ -16,17 +15,8 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 
 
 def _from_json(path: Path) -> dict[str, PreviousFigures]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"), parse_float=Decimal)
-    except (OSError, ValueError) as e:
-        raise UsageError(f"上年数据文件 {path} 不是有效的 JSON：{e}") from None
-    items = data if isinstance(data, list) else data.get("returns", [data]) if isinstance(data, dict) else []
-    out = {}
-    for item in items:
-        if isinstance(item, dict) and isinstance(item.get("values"), dict):
-            code = str((item.get("agency") or {}).get("code", ""))
-            version = item.get("form_version")
-            out[code] = PreviousFigures(item["values"], str(version) if version is not None else None)
+    out = {str((r.agency or {}).get("code", "")): PreviousFigures(r.values, r.form_version)
+           for r in returndata.documents(returndata.load_json(path))}
     if not out:
         raise UsageError(f"上年数据文件 {path} 中没有找到 values（应为 xltool read --json 的输出）。")
     return out

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xltool.errors import UsageError
+from xltool.form.generate import AGENCY_CODE
 from xltool.office.container import ContainerError
 
 HEADERS = {
@@ -18,7 +19,6 @@ HEADERS = {
     "name": ("name", "单位名称", "名称", "单位"),
     "email": ("email", "邮箱", "电子邮箱", "e-mail", "邮件地址"),
 }
-CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-]{0,39}$")
 SCIENTIFIC = re.compile(r"^\d+(\.\d+)?[eE][+\-]?\d+$")
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 FORMULA_START = ("=", "+", "@")
@@ -131,7 +131,7 @@ def _validate(rows: list[list[str]], cols: dict[str, int], numeric: set, need_em
         elif (n - 1, cols["code"]) in numeric or SCIENTIFIC.match(code):
             problems.append(f"{where}：单位代码“{code}”被 Excel 存成了数字（可能已丢失前导零或变成科学计数法）。"
                             "请把代码列设为“文本”格式后重新输入。")
-        elif not CODE.match(code):
+        elif not AGENCY_CODE.match(code):
             problems.append(f"{where}：单位代码“{code}”只能由字母、数字、下划线和连字符组成。")
         if not name:
             problems.append(f"{where}：单位名称为空。")

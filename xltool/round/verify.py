@@ -154,6 +154,17 @@ def verify_paths(paths: Iterable[str | os.PathLike], *, key: bytes | None = None
     return results
 
 
+def summary(results: Iterable[FileResult]) -> dict[str, int]:
+    """verify's summary (PRODUCT.md, "Findings"): files, ok, warnings, errors."""
+    statuses = [r.status for r in results]
+    return {"files": len(statuses), **{s: statuses.count(s) for s in ("ok", "warnings", "errors")}}
+
+
+def exit_status(results: Iterable[FileResult]) -> int:
+    """0 when no return has an error (warnings allowed), 1 when one has."""
+    return 1 if any(r.status == "errors" for r in results) else 0
+
+
 class Dated(Protocol):
     """What choosing among an agency's workbooks reads (FileResult, merge's Scanned, send's Workbook)."""
 

@@ -6,7 +6,6 @@ The data comes from a return (or a merged workbook, which is read the same way) 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from xltool.errors import UsageError
+from xltool.form import returndata
 from xltool.form.returns import Return, normalise
 from xltool.form.spec import FormNotFound, Spec, Table, get_spec, latest_spec
-from xltool.report import narrative as nv
-from xltool.report.grid import shown_rows
+from xltool.reports import narrative as nv
+from xltool.reports.grid import shown_rows
 
 DRAFT = "草稿"
 DRAFT_NOTE = "草稿：本报告所依据的报表尚有错误，数字未经核实，不得对外公开。"
@@ -57,27 +57,23 @@ def _number(value: Any) -> int | Decimal | None:
 
 def from_json(path: Path) -> ReportData:
     """A `read --json` file (PRODUCT.md, "The return as data"); blanks stay blanks."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"), parse_float=Decimal)
-    except (OSError, ValueError) as e:
-        raise UsageError(f"{path} 不是有效的 JSON：{e}") from None
-    if not (isinstance(data, dict) and isinstance(data.get("values"), dict) and isinstance(data.get("agency"), dict)):
+    data = returndata.parse(returndata.load_json(path))
+    if data is None or data.agency is None:
         raise UsageError(f"{path} 不是 xltool read --json 的输出（缺少 agency 或 values）。")
     try:
-        form = str(data.get("form", "gov-info-disclosure"))  # a JSON without them: the newest form
-        spec = get_spec(form, str(data["form_version"])) if "form_version" in data else latest_spec(form)
+        form = data.form or "gov-info-disclosure"  # a JSON without them: the newest form
+        spec = get_spec(form, data.form_version) if data.form_version else latest_spec(form)
     except FormNotFound:
-        raise UsageError(f"{path} 的表单“{data.get('form')}”版本“{data.get('form_version')}”不是本工具支持的格式。") from None
-    values: dict[str, Any] = {k: _number(data["values"].get(k)) for k in spec.numeric_keys}
-    for section in ("contact", "narrative"):
-        texts = data.get(section) or {}
+        raise UsageError(f"{path} 的表单“{data.form}”版本“{data.form_version}”不是本工具支持的格式。") from None
+    values: dict[str, Any] = {k: _number(data.values.get(k)) for k in spec.numeric_keys}
+    for section, texts in data.texts.items():
         values.update({k: str(texts.get(k.split(".", 1)[1]) or "")
                        for k in spec.text_keys if k.startswith(section + ".")})
     blanks = [spec.cells[k].label for k in spec.numeric_keys if values[k] is None]
     problems = [f"有 {len(blanks)} 项数字空白或不是数字，第一项：{blanks[0]}"] if blanks else []
-    agency = data["agency"]
+    agency = data.agency
     try:
-        year = int(data.get("year") or "")
+        year = int(data.year or "")
     except (TypeError, ValueError):
         raise UsageError(f"{path} 中没有有效的统计年度（year）。") from None
     return ReportData(spec, year, str(agency.get("code", "")), str(agency.get("name", "")), values, str(path),

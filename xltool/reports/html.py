@@ -13,8 +13,8 @@ from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
 from xltool.form.spec import Table
-from xltool.report.grid import ShownCell, column_weights, shown_rows
-from xltool.report.model import DRAFT, DRAFT_NOTE, Report
+from xltool.reports.grid import ShownCell, column_weights, shown_rows
+from xltool.reports.model import DRAFT, DRAFT_NOTE, Report
 from xltool.resources import TemplateLoader
 
 # One set of styles for both shapes: the page puts them in <style> and refers to them by class,

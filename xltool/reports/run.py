@@ -14,12 +14,12 @@ from pathlib import Path
 from xltool.errors import UsageError
 from xltool.form.returns import read_return
 from xltool.office.container import ContainerError
-from xltool.report import pdf
-from xltool.report.docx import render_docx
-from xltool.report.html import render_html
-from xltool.report.markdown import render_markdown
-from xltool.report.model import Narrative, Report, ReportData, compose, from_json, from_return
-from xltool.report.narrative import TemplateProblem
+from xltool.reports import pdf
+from xltool.reports.docx import render_docx
+from xltool.reports.html import render_html
+from xltool.reports.markdown import render_markdown
+from xltool.reports.model import Narrative, Report, ReportData, compose, from_json, from_return
+from xltool.reports.narrative import TemplateProblem
 from xltool.round.verify import RETURN_SUFFIXES, duplicates, expand, verify_path, verify_paths
 from xltool.util import atomic_write, check_writable_dir, progress, safe_filename
 

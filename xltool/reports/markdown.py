@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from xltool.report.grid import Segment, segments
-from xltool.report.model import DRAFT_NOTE, Report
+from xltool.reports.grid import Segment, segments
+from xltool.reports.model import DRAFT_NOTE, Report
 
 _INLINE = re.compile(r"([\\`*_\[\]|])")
 _BLOCK_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)])")

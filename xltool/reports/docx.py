@@ -26,8 +26,8 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
 from xltool.form.spec import Table
-from xltool.report.grid import column_weights, shown_rows
-from xltool.report.model import DRAFT, DRAFT_NOTE, Report
+from xltool.reports.grid import column_weights, shown_rows
+from xltool.reports.model import DRAFT, DRAFT_NOTE, Report
 
 # The official fonts; templates/report/fonts.conf maps them to free ones for LibreOffice.
 TITLE_FONT = "方正小标宋简体"

@@ -36,7 +36,7 @@ from jinja2.utils import concat
 
 from xltool.errors import UsageError
 from xltool.form.spec import Spec
-from xltool.report.grid import figure
+from xltool.reports.grid import figure
 
 # What a narrative may contain: text, expressions and conditions, nothing that loops or calls.
 ALLOWED_NODES = (
