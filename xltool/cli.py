@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from xltool.commands import zh
-from xltool.commands.common import STATUS_TEXT, handle_errors, json_option, key_option, print_json
+from xltool.commands.common import handle_errors, json_option, key_option, print_json
 from xltool.errors import UsageError
+from xltool.findings import STATE_TEXT
 from xltool.form.returns import read_return
 from xltool.round.roster import load_roster
 from xltool.util import atomic_write, check_writable_dir, read_secret
@@ -159,7 +160,7 @@ SHOWN_FINDINGS = 8
 def _print_verify(results, summary) -> None:
     for r in results:
         who = f"{r.agency['name']}（{r.agency['code']}）" if r.agency else "（无法识别单位）"
-        click.echo(f"{STATUS_TEXT[r.status]}  {who}  {r.file}")
+        click.echo(f"{STATE_TEXT[r.status]}  {who}  {r.file}")
         blanks = [f for f in r.findings if f.code == "value-blank"]
         shown = [f for f in r.findings if f.code != "value-blank" or len(blanks) <= 3]
         if len(blanks) > 3:

@@ -99,6 +99,10 @@ def where(spec, key: str, sheet: str | None, cell: str | None) -> str:
     return f"{place}（{label}）"
 
 
+# What each state of a return or an agency is called wherever a person reads it.
+STATE_TEXT = {"ok": "通过", "warnings": "有警告", "errors": "有错误", "missing": "未提交"}
+
+
 def status_of(findings: list[Finding]) -> str:
     if any(f.severity == "error" for f in findings):
         return "errors"

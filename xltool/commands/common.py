@@ -46,4 +46,3 @@ def json_option(fn: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="以 JSON 输出到标准输出。")(fn)
 
 
-STATUS_TEXT = {"ok": "通过", "warnings": "有警告", "errors": "有错误", "missing": "未提交"}

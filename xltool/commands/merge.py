@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from xltool.commands.common import STATUS_TEXT, handle_errors, json_option, key_option, print_json
+from xltool.commands.common import handle_errors, json_option, key_option, print_json
 from xltool.errors import UsageError
+from xltool.findings import STATE_TEXT
 from xltool.util import check_writable_dir, read_secret
 
 
@@ -133,7 +134,7 @@ def status(roster: str, paths: tuple[str, ...], as_json: bool, html_file: str | 
         return
     order = {s: i for i, s in enumerate(STATES)}
     for a in sorted(report.agencies, key=lambda a: order[a.state]):
-        click.echo(f"{STATUS_TEXT[a.state]}  {a.agency.name}（{a.agency.code}）  {a.agency.email}  {a.file or ''}"
+        click.echo(f"{STATE_TEXT[a.state]}  {a.agency.name}（{a.agency.code}）  {a.agency.email}  {a.file or ''}"
                    + (f"  附件：{'、'.join(a.attachments)}" if a.attachments else ""))
         for f in a.findings[:3]:
             click.echo(f"    [{'错误' if f.severity == 'error' else '警告'} {f.code}] {f.message}")

@@ -22,7 +22,7 @@ from xltool.form.layout import layout_for
 from xltool.form.spec import FormNotFound, Spec, available, get_spec, latest_spec
 from xltool.office.book import Book, Cell
 from xltool.office.cells import a1
-from xltool.office.container import ContainerError
+from xltool.office.container import DEFAULT_LIMITS, ContainerError
 from xltool.office.xlsx import load_book
 
 META_SHEET = "_xltool"
@@ -250,13 +250,12 @@ def read_return(source: str | os.PathLike) -> Return:
     return from_book(book, str(path), hashlib.sha256(data).hexdigest())
 
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
 def read_bounded(path: Path) -> bytes:
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        if size > DEFAULT_LIMITS.max_file_bytes:
             raise ContainerError("file-too-large", f"文件过大（{size // 1048576} MB），超过了 50 MB 的上限，不像是一份填报表。")
         return path.read_bytes()
     except OSError as e:

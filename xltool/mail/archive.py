@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from xltool.errors import InputError
 from xltool.mail import mime
 from xltool.mail.mime import basename, decode_text
+from xltool.office.container import DEFAULT_LIMITS
 
 MAX_MEMBERS = 200
-MAX_TOTAL = 200 * 1024 * 1024
+MAX_TOTAL = DEFAULT_LIMITS.max_total_bytes
 _CHUNK = 1 << 20
 _JUNK = ("__macosx/", ".ds_store", "thumbs.db", "desktop.ini")
 

@@ -37,7 +37,7 @@ UNIDENTIFIED = "unidentified"
 
 
 @dataclass
-class Item:
+class Incoming:
     """One attachment (or zip member) on its way into the manifest."""
 
     name: str
@@ -183,8 +183,8 @@ class _Collector:
     # --- what each attachment is ---------------------------------------------------------------
 
     def _classify(self, name: str, data: bytes | None, size: int, archive: str | None = None,
-                  depth: int = 0, inline: bool = False) -> list[Item]:
-        item = Item(name, data, size, archive)
+                  depth: int = 0, inline: bool = False) -> list[Incoming]:
+        item = Incoming(name, data, size, archive)
         if data is None:
             item.action = "too-large"
             item.reason = f"文件过大（{size / MiB:.1f} MB，上限 {mime.MAX_ATTACHMENT // MiB} MB），未保存，请手工查看。"
@@ -198,7 +198,7 @@ class _Collector:
             _identify(item)
         return [item]
 
-    def _expand(self, item: Item, depth: int) -> list[Item]:
+    def _expand(self, item: Incoming, depth: int) -> list[Incoming]:
         if depth >= MAX_ARCHIVE_DEPTH:
             item.action, item.reason = "unidentified", "压缩包内又套了压缩包，请解压后直接报送 .xlsx 报表。"
             return [item]
@@ -212,12 +212,12 @@ class _Collector:
         out = [item]
         for m in inner:
             if m.data is None:
-                out.append(Item(m.name, None, m.size, item.name, "unidentified", m.problem))
+                out.append(Incoming(m.name, None, m.size, item.name, "unidentified", m.problem))
             else:
                 out.extend(self._classify(m.name, m.data, m.size, item.name, depth + 1))
         return out
 
-    def _assign_companions(self, items: list[Item]) -> None:
+    def _assign_companions(self, items: list[Incoming]) -> None:
         """Documents beside a return (the sealed scan, a Word report) belong to its agency; without
         a return, or with returns of several agencies, they are kept as unidentified."""
         agencies = {i.ret.agency_code for i in items if i.ret is not None}
@@ -231,7 +231,7 @@ class _Collector:
                 item.reason = ("邮件含多个单位的报表，无法确定此附件的归属。" if agencies else
                                "邮件中没有报送表。" + (item.reason or ""))
 
-    def _check_return(self, item: Item, sender: str) -> None:
+    def _check_return(self, item: Incoming, sender: str) -> None:
         """Notes about a return: a code not in the roster, another name, an unexpected sender."""
         if item.ret is None or self.roster is None:
             return
@@ -250,7 +250,7 @@ class _Collector:
 
     # --- saving ---------------------------------------------------------------------------------
 
-    def _store(self, item: Item, stamp: str) -> None:
+    def _store(self, item: Incoming, stamp: str) -> None:
         if item.data is None or item.action not in ("return", "companion", "unidentified"):
             return
         sha = item.sha256
@@ -273,7 +273,7 @@ class _Collector:
             atomic_write(path, item.data)
             self.manifest.remember(sha, where, item.file)
 
-    def _entry(self, item: Item) -> dict[str, Any]:
+    def _entry(self, item: Incoming) -> dict[str, Any]:
         ret = item.ret
         return {"name": item.name or None, "size": item.size, "sha256": item.sha256, "action": item.action,
                 "agency": item.agency, "agency_name": ret.agency_name if ret else None,
@@ -281,7 +281,7 @@ class _Collector:
                 "kind": item.kind, "archive": item.archive, "file": item.file, "reason": item.reason,
                 "notes": item.notes or None}
 
-    def _summarise(self, record: dict[str, Any], items: list[Item]) -> None:
+    def _summarise(self, record: dict[str, Any], items: list[Incoming]) -> None:
         s = self.summary
         for item, entry in zip(items, record["attachments"]):
             about = dict(entry, origin=record["origin"], **{"from": record.get("from")})
@@ -308,7 +308,7 @@ class _Collector:
 # --- identifying one file -------------------------------------------------------------------------
 
 
-def _identify(item: Item) -> None:
+def _identify(item: Incoming) -> None:
     """Read the file as a return with the safe reader; else say what it is and why it is no return."""
     assert item.data is not None and item.sha256 is not None  # only what was read is identified
     try:
@@ -380,11 +380,11 @@ def _parse_iso(text: str) -> datetime | None:
 _EXTENSIONS = {"PDF 文件": ".pdf", "图片": ".jpg", "Word 文档": ".doc", "OFD 文件": ".ofd"}
 
 
-def _safe_name(item: Item) -> str:
+def _safe_name(item: Incoming) -> str:
     return safe_filename(item.name, 80) if item.name else "附件" + _EXTENSIONS.get(item.kind or "", ".bin")
 
 
-def _message_notes(walked: mime.Walk, items: list[Item]) -> list[str]:
+def _message_notes(walked: mime.Walk, items: list[Incoming]) -> list[str]:
     notes = []
     if all(i.action == "ignored" for i in items):
         notes.append("邮件没有附件。")

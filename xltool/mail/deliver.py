@@ -38,7 +38,7 @@ class MessageFailed(Unfinished):
 
 
 @dataclass
-class Job:
+class Outgoing:
     agency: Agency
     key: str  # what makes this message this message, for the log (agency and attachment)
     eml_name: str
@@ -47,7 +47,7 @@ class Job:
 
 
 @dataclass
-class Report:
+class DeliveryReport:
     sent: list[Agency] = field(default_factory=list)
     skipped: list[Agency] = field(default_factory=list)  # already in the log
     failed: list[tuple[Agency, str]] = field(default_factory=list)
@@ -68,7 +68,7 @@ class Outbox:
     def __exit__(self, *exc) -> None:
         pass
 
-    def deliver(self, job: Job, raw: bytes) -> Path:
+    def deliver(self, job: Outgoing, raw: bytes) -> Path:
         path = self.folder / job.eml_name
         atomic_write(path, raw)
         return path
@@ -135,7 +135,7 @@ class Smtp:
         except Exception:  # already gone
             pass
 
-    def deliver(self, job: Job, raw: bytes) -> None:
+    def deliver(self, job: Outgoing, raw: bytes) -> None:
         """Send one message; reconnect once if the server hung up (they do, after N messages)."""
         for _attempt in (1, 2):
             try:
@@ -179,7 +179,7 @@ class SendLog:
             except (ValueError, KeyError, TypeError):
                 continue
 
-    def record(self, job: Job, message_id: str) -> None:
+    def record(self, job: Outgoing, message_id: str) -> None:
         line = {"key": job.key, "code": job.agency.code, "name": job.agency.name, "to": job.agency.email,
                 "message_id": message_id, "time": datetime.now().astimezone().isoformat(timespec="seconds"),
                 **job.about}
@@ -190,9 +190,9 @@ class SendLog:
         self.keys.add(job.key)
 
 
-def deliver_all(jobs: list[Job], transport: Outbox | Smtp, log: SendLog | None) -> Report:
+def deliver_all(jobs: list[Outgoing], transport: Outbox | Smtp, log: SendLog | None) -> DeliveryReport:
     """Deliver each job not yet in the log; one refusal does not stop the others."""
-    report = Report()
+    report = DeliveryReport()
     todo = [j for j in jobs if log is None or j.key not in log.keys]
     report.skipped = [j.agency for j in jobs if log is not None and j.key in log.keys]
     try:

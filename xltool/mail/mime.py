@@ -28,7 +28,9 @@ from email.message import Message
 from email.mime.base import MIMEBase
 from urllib.parse import quote, unquote_to_bytes
 
-MAX_ATTACHMENT = 50 * 1024 * 1024  # no return is anywhere near this; beyond it, fetch by hand
+from xltool.office.container import DEFAULT_LIMITS
+
+MAX_ATTACHMENT = DEFAULT_LIMITS.max_file_bytes  # no return is anywhere near this; beyond it, fetch by hand
 MAX_DEPTH = 12  # nested multiparts and forwards; deeper is a crafted message
 MAX_PARTS = 500
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from xltool.mail.compose import Sender, cn_date, compose, render
-from xltool.mail.deliver import Job, MessageFailed, Report, SendLog, deliver_all
+from xltool.mail.deliver import DeliveryReport, MessageFailed, Outgoing, SendLog, deliver_all
 from xltool.round.roster import Agency
 from xltool.util import safe_filename
 
@@ -51,7 +51,7 @@ def cases(path: Path, agencies: list[Agency], key: bytes | None) -> list[Case]:
 
 def remind(path: Path, agencies: list[Agency], sender: Sender, transport, log: SendLog | None,
            key: bytes | None = None, year: int | None = None, deadline: date | None = None,
-           contact: str | None = None) -> tuple[list[Case], Report]:
+           contact: str | None = None) -> tuple[list[Case], DeliveryReport]:
     todo = cases(path, agencies, key)
     year = year or _common_year(todo) or date.today().year - 1
     jobs = [_job(c, sender, year, deadline, contact) for c in todo]
@@ -63,7 +63,7 @@ def _common_year(todo: list[Case]) -> int | None:
     return years.most_common(1)[0][0] if years else None
 
 
-def _job(case: Case, sender: Sender, year: int, deadline: date | None, contact: str | None) -> Job:
+def _job(case: Case, sender: Sender, year: int, deadline: date | None, contact: str | None) -> Outgoing:
     agency = case.agency
     stem = f"{agency.code}_{safe_filename(agency.name)}_{case.year or year}"
     annotated_name = f"{stem}_审核意见.xlsx"
@@ -78,7 +78,7 @@ def _job(case: Case, sender: Sender, year: int, deadline: date | None, contact: 
         return compose(sender, agency, subject, body, attachments)
 
     key = f"remind:{agency.code}:{date.today().isoformat()}:{case.state}"
-    return Job(agency, key, f"{stem}_{'催报' if case.state == 'missing' else '审核意见'}.eml", build,
+    return Outgoing(agency, key, f"{stem}_{'催报' if case.state == 'missing' else '审核意见'}.eml", build,
                {"state": case.state, "file": case.file.name if case.file else None})
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from xltool.errors import UsageError
 from xltool.form.returns import FormError, read_return
 from xltool.mail.compose import Sender, cn_date, compose, render
-from xltool.mail.deliver import Job, MessageFailed, Report, SendLog, deliver_all
+from xltool.mail.deliver import DeliveryReport, MessageFailed, Outgoing, SendLog, deliver_all
 from xltool.office.container import ContainerError
 from xltool.round.roster import Agency
 from xltool.util import safe_filename
@@ -70,7 +70,7 @@ def find_workbooks(folder: Path) -> Workbooks:
 
 @dataclass
 class SendResult:
-    report: Report
+    report: DeliveryReport
     missing: list[Agency]  # no workbook for these
     notes: list[str]
 
@@ -88,7 +88,7 @@ def send(folder: Path, agencies: list[Agency], sender: Sender, transport, log: S
     return SendResult(deliver_all(jobs, transport, log), missing, notes)
 
 
-def _job(agency: Agency, book: Workbook, sender: Sender, deadline: date | None, contact: str | None) -> Job:
+def _job(agency: Agency, book: Workbook, sender: Sender, deadline: date | None, contact: str | None) -> Outgoing:
     def build() -> tuple[str, bytes]:
         subject, body = render("send", agency=agency, year=book.year, file_name=book.path.name,
                                deadline=cn_date(deadline) if deadline else None, contact=contact,
@@ -99,5 +99,5 @@ def _job(agency: Agency, book: Workbook, sender: Sender, deadline: date | None, 
             raise MessageFailed(f"无法读取工作簿 {book.path.name}：{e.strerror or e}") from None
         return compose(sender, agency, subject, body, [(book.path.name, data)])
 
-    return Job(agency, f"send:{agency.code}:{book.sha256}", f"{agency.code}_{safe_filename(agency.name)}_填报通知.eml",
+    return Outgoing(agency, f"send:{agency.code}:{book.sha256}", f"{agency.code}_{safe_filename(agency.name)}_填报通知.eml",
                build, {"file": book.path.name, "sha256": book.sha256})

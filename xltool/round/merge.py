@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from xltool.errors import UsageError
-from xltool.findings import Finding
+from xltool.findings import STATE_TEXT, Finding
 from xltool.form import calc
 from xltool.form.spec import Spec, get_spec
 from xltool.round.roster import Agency
@@ -281,9 +281,6 @@ def write_merged_workbook(result: MergeResult, out_path: str | os.PathLike, year
         atomic_write(out_path, data)
     except OSError as e:
         raise UsageError(f"无法写入 {out_path}：{e.strerror or e}（文件是否正在 Excel/WPS 中打开，或文件夹不可写？）") from None
-
-
-STATE_TEXT = {"ok": "通过", "warnings": "有警告", "errors": "有错误"}
 
 
 def _detail_rows(result: MergeResult) -> Iterator[list[Any]]:

@@ -10,13 +10,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from xltool.findings import Finding
+from xltool.findings import STATE_TEXT, Finding
 from xltool.round.merge import Scanned, scan
 from xltool.round.roster import Agency
 from xltool.round.verify import choose
 
 STATES = ("missing", "errors", "warnings", "ok")  # the order a coordinator works through them
-STATE_TEXT = {"ok": "通过", "warnings": "有警告", "errors": "有错误", "missing": "未提交"}
 
 
 @dataclass

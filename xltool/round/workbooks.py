@@ -15,7 +15,7 @@ PARALLEL_FROM = 40  # below this, starting worker processes costs more than it s
 
 
 @dataclass(frozen=True)
-class Job:
+class WorkbookJob:
     year: int
     code: str
     name: str
@@ -24,7 +24,7 @@ class Job:
     prefill: tuple[tuple[str, Any], ...] = ()
 
 
-def _run(job: Job) -> str:
+def _run(job: WorkbookJob) -> str:
     atomic_write(job.path, workbook_bytes(job.year, job.code, job.name, job.key, dict(job.prefill)))
     return job.path
 
@@ -39,5 +39,5 @@ def generate_roster(agencies: list[Agency], year: int, out_dir: Path, key: bytes
     jobs = []
     for a in agencies:
         prefill = carry_over(spec, previous.get(a.code, {})) if previous else {}
-        jobs.append(Job(year, a.code, a.name, str(out_dir / file_name(a, year)), key, tuple(prefill.items())))
+        jobs.append(WorkbookJob(year, a.code, a.name, str(out_dir / file_name(a, year)), key, tuple(prefill.items())))
     return parallel_map(_run, jobs, "生成", parallel_from=PARALLEL_FROM, workers=workers, chunksize=16)
