@@ -9,8 +9,9 @@ import openpyxl
 import pytest
 
 from builders import SPEC, consistent
+from xltool.form.formulas import ALL_PASS, FAIL, PASS
 from xltool.form.generate import workbook_bytes
-from xltool.form.layout import ALL_PASS, FAIL, PASS, layout_for
+from xltool.form.layout import layout_for
 from xltool.form.returns import read_return
 from xltool.round.verify import verify_path
 

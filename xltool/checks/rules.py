@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from xltool.findings import finding, fmt, where
+from xltool.form.formulas import rule_sides
 
 
 def effective(ctx, key: str):
@@ -42,8 +43,8 @@ def check(ctx):
         found = [spec.last_year(ctx.previous or {}, t.key) if t.previous else effective(ctx, t.key) for t in terms]
         if any(v is None for v in found):
             continue
-        signed = [t.sign * v for t, v in zip(terms, found)]
-        if sum(signed[:len(rule.left)]) == sum(signed[len(rule.left):]):
+        lhs, rhs = rule_sides(rule, found)
+        if lhs == rhs:
             continue
         values = dict(zip(terms, found))
         e = ctx.ret.entries[rule.at]

@@ -8,34 +8,13 @@ the inputs when reading a return (a saved value is only a cross-check).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
-from xltool.form.layout import ALL_PASS, FAIL, PASS, PENDING, Item, Layout
-from xltool.form.spec import Rule, Spec
+from xltool.form.formulas import ALL_PASS, FAIL, Number, is_number, rule_status, totals
+from xltool.form.layout import Item, Layout
+from xltool.form.spec import Rule
 
-Number = int | Decimal
-
-
-NUMBER_TYPES = (int, Decimal, float)
-
-
-def is_number(v: Any) -> bool:
-    return type(v) in NUMBER_TYPES  # not bool, which is an int to isinstance
-
-
-def totals(spec: Spec, cells: Mapping[str, Any]) -> dict[str, Number]:
-    """Every total from the inputs, as SUM() would: blanks and text count as nothing."""
-    out: dict[str, Number] = {}
-    for key, parts in spec.total_order:  # on the verify path: kept to plain loops
-        total: Number = 0
-        for part in parts:
-            v: Any = out[part] if part in out else cells.get(part)
-            if type(v) in NUMBER_TYPES:
-                total += v
-        out[key] = total
-    return out
-
+__all__ = ["Number", "formula_values", "is_number", "totals"]
 
 def formula_values(layout: Layout, cells: Mapping[str, Any]) -> dict[Item, Any]:
     """The value of every formula cell of the layout, given the input cells' contents
@@ -57,13 +36,7 @@ def formula_values(layout: Layout, cells: Mapping[str, Any]) -> dict[Item, Any]:
         elif check == "text":
             out[item] = text
         elif isinstance(check, Rule):
-            terms = check.left + check.right
-            if not all(is_number(full.get(t.key)) for t in terms):
-                status = PENDING
-            else:
-                lhs = sum((full[t.key] for t in check.left), 0)
-                rhs = sum((full[t.key] for t in check.right), 0)
-                status = PASS if lhs == rhs else FAIL
+            status = rule_status(check, full.get)
             statuses.append(status)
             out[item] = status
     fails = statuses.count(FAIL)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+from xltool.form.formulas import ALL_PASS, FAIL, rule_excel, sum_excel
 from xltool.form.spec import DataCell, Rule, Spec
 from xltool.office.cells import a1, sheet_ref
 
@@ -20,8 +21,6 @@ SIGNATURE = "{{xltool:signature}}"
 
 META_FIELDS = ("form", "form_version", "year", "agency_code", "agency_name", "signature")
 
-PASS, FAIL, PENDING = "通过", "不通过", "待填写"
-ALL_PASS = "全部校验通过"
 
 GRID_TOP = 3  # tables start below a title row, the agency row and a spacer
 
@@ -277,25 +276,15 @@ class _Builder:
         return {i.key: i for i in self.items if i.key}
 
 
-def _sum_expr(items: list[Item], home: str | None) -> str:
-    parts = [r for r in ranges(items, with_sheet=True)]
-    if home:
-        prefix = sheet_ref(home, "")
-        parts = [p[len(prefix):] if p.startswith(prefix) else p for p in parts]
-    return "SUM(" + ",".join(parts) + ")"
-
-
 def sum_formula(parts: list[Item], at: Item) -> str:
-    return _sum_expr(parts, at.sheet)
+    """A total's formula; references on its own sheet without the sheet's name."""
+    prefix = sheet_ref(at.sheet, "")
+    return sum_excel([r.removeprefix(prefix) for r in ranges(parts, with_sheet=True)])
 
 
 def rule_formula(rule: Rule, placed: dict[str, Item]) -> str:
-    left = [placed[t.key] for t in rule.left]
-    right = [placed[t.key] for t in rule.right]
-    n = len(left) + len(right)
-    refs = ",".join(ranges(left + right))
-    return (f'IF(COUNT({refs})<{n},"{PENDING}",'
-            f'IF({_sum_expr(left, None)}={_sum_expr(right, None)},"{PASS}","{FAIL}"))')
+    """A live check on the check sheet: every reference names its sheet."""
+    return rule_excel(rule, lambda keys: ranges([placed[k] for k in keys]))
 
 
 def _display_width(text: str) -> int:

@@ -17,7 +17,8 @@ from xml.sax.saxutils import escape
 import xlsxwriter
 
 from xltool.form import calc
-from xltool.form.layout import AGENCY_CODE, AGENCY_NAME, FAIL, PASS, PENDING, SIGNATURE, Item, Layout, layout_for
+from xltool.form.formulas import FAIL, PASS, PENDING
+from xltool.form.layout import AGENCY_CODE, AGENCY_NAME, SIGNATURE, Item, Layout, layout_for
 from xltool.form.spec import Spec
 from xltool.office.cells import a1, sheet_ref
 
