@@ -7,9 +7,7 @@ that does not calculate.
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -21,8 +19,8 @@ from xltool.form import calc, returndata
 from xltool.form.layout import layout_for
 from xltool.form.returns import from_book
 from xltool.office.book import Book
-from xltool.office.cells import a1, parse_ref
-from xltool.office.container import open_container, parse_xml
+from xltool.office.container import open_container
+from xltool.office.package import Package, find_cell, number_text
 from xltool.office.xlsx import NS, book_from_container
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
@@ -47,46 +45,6 @@ def _in_range(value: int | float | Decimal) -> bool:
     return number.is_finite() and number.copy_abs() < LARGEST
 
 
-def _number_text(v: Any) -> str:
-    if isinstance(v, float):
-        v = Decimal(repr(v))
-    if isinstance(v, Decimal):
-        return format(v.normalize(), "f") if v != v.to_integral_value() else str(int(v))
-    return str(int(v))
-
-
-def _find_cell(sheet_root, row: int, col: int, create: bool = True):
-    data = sheet_root.find(NS + "sheetData")
-    ref = a1(row, col)
-    target_row = None
-    for r in data.iterfind(NS + "row"):
-        n = int(r.get("r", "0"))
-        if n == row + 1:
-            target_row = r
-            break
-        if n > row + 1:
-            if not create:
-                return None
-            target_row = etree.Element(NS + "row", r=str(row + 1))
-            r.addprevious(target_row)
-            break
-    if target_row is None:
-        if not create:
-            return None
-        target_row = etree.SubElement(data, NS + "row", r=str(row + 1))
-    for c in target_row.iterfind(NS + "c"):
-        _cr, cc = parse_ref(c.get("r"))
-        if cc == col:
-            return c
-        if cc > col:
-            if not create:
-                return None
-            new = etree.Element(NS + "c", r=ref)
-            c.addprevious(new)
-            return new
-    return etree.SubElement(target_row, NS + "c", r=ref) if create else None
-
-
 def _set(cell, value: Any, formula_result: bool = False) -> None:
     """Set a cell's content: a number, a text, or None for blank. Formulas are kept
     only for formula results (their saved value is what changes)."""
@@ -107,7 +65,7 @@ def _set(cell, value: Any, formula_result: bool = False) -> None:
             t.text = value
             t.set(XML_SPACE, "preserve")
         return
-    etree.SubElement(cell, NS + "v").text = _number_text(value)
+    etree.SubElement(cell, NS + "v").text = number_text(value)
 
 
 def values_from_payload(payload: Any) -> dict[str, Any]:
@@ -124,6 +82,7 @@ def fill_bytes(data: bytes, values: Mapping[str, Any], *, strict_keys: bool = Tr
     """The workbook `data` with `values` (canonical key -> number, text or None) typed in."""
     box = open_container(data)
     book: Book = book_from_container(box)
+    package = Package({name: box.parts[name] for name in box.names})
     ret = from_book(book)
     spec = ret.spec
     for key, value in values.items():
@@ -137,13 +96,8 @@ def fill_bytes(data: bytes, values: Mapping[str, Any], *, strict_keys: bool = Tr
         contents[key] = e.value if e.kind in ("number", "text-number") else (e.text or e.value)
     contents.update({k: v for k, v in values.items() if k in spec.cells})
 
-    trees: dict[str, Any] = {}
-
     def tree(sheet: str):
-        part = book.sheets[sheet].part or ""
-        if part not in trees:
-            trees[part] = parse_xml(box.parts[part])
-        return trees[part]
+        return package.tree(book.sheets[sheet].part or "")
 
     for key, value in values.items():
         if key not in spec.cells:
@@ -151,20 +105,12 @@ def fill_bytes(data: bytes, values: Mapping[str, Any], *, strict_keys: bool = Tr
         where = book.names.get(key)
         if where is None:
             raise FillError(f"工作簿中找不到名称为 {key} 的单元格。")
-        _set(_find_cell(tree(where[0]), where[1], where[2]), value, formula_result=False)
+        _set(find_cell(tree(where[0]), where[1], where[2]), value, formula_result=False)
     layout = layout_for(spec)
     for item, result in calc.formula_values(layout, contents).items():
         if item.key in totals or item.sheet not in book.sheets:
             continue  # a total typed over stays as typed
-        cell = _find_cell(tree(item.sheet), item.row, item.col, create=False)
+        cell = find_cell(tree(item.sheet), item.row, item.col, create=False)
         if cell is not None and cell.find(NS + "f") is not None:
             _set(cell, result, formula_result=True)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for name in box.names:
-            if name in trees:
-                payload = etree.tostring(trees[name], xml_declaration=True, encoding="UTF-8", standalone=True)
-            else:
-                payload = box.parts[name]
-            z.writestr(name, payload)
-    return out.getvalue()
+    return package.save()

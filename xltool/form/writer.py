@@ -21,6 +21,7 @@ from xltool.form.formulas import FAIL, PASS, PENDING
 from xltool.form.layout import AGENCY_CODE, AGENCY_NAME, SIGNATURE, Item, Layout, layout_for
 from xltool.form.spec import Spec
 from xltool.office.cells import a1, sheet_ref
+from xltool.office.package import Package
 
 FONT = "宋体"
 BASE = {"font_name": FONT, "font_size": 11, "valign": "vcenter", "text_wrap": True}
@@ -155,6 +156,9 @@ def build_template(spec: Spec, year: int) -> bytes:
     return buf.getvalue()
 
 
+SHARED_STRINGS = "xl/sharedStrings.xml"  # where the identity placeholders are
+
+
 @functools.lru_cache(maxsize=8)
 def template(spec: Spec, year: int) -> dict[str, bytes]:
     """The template's zip members, built once per process and year."""
@@ -164,15 +168,10 @@ def template(spec: Spec, year: int) -> dict[str, bytes]:
 
 def render(spec: Spec, year: int, code: str, name: str, key: bytes | None = None) -> bytes:
     """One agency's workbook: the year's template with the identity filled in."""
-    members = template(spec, year)
+    package = Package(template(spec, year))
     subst = {AGENCY_NAME: name, AGENCY_CODE: code, SIGNATURE: signature(key, spec, year, code, name)}
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
-        for member, data in members.items():
-            if member == "xl/sharedStrings.xml":
-                text = data.decode("utf-8")
-                for placeholder, value in subst.items():
-                    text = text.replace(escape(placeholder), escape(value))
-                data = text.encode("utf-8")
-            z.writestr(member, data)
-    return out.getvalue()
+    text = package.read(SHARED_STRINGS).decode("utf-8")
+    for placeholder, value in subst.items():
+        text = text.replace(escape(placeholder), escape(value))
+    package.write(SHARED_STRINGS, text.encode("utf-8"))
+    return package.save()

@@ -13,9 +13,8 @@ Which returns are left out, and the code given for it:
 
 from __future__ import annotations
 
-import io
+import functools
 import os
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,6 +25,7 @@ from xltool.errors import UsageError
 from xltool.findings import STATE_TEXT, Finding
 from xltool.form import calc
 from xltool.form.spec import Spec, get_spec
+from xltool.office.package import MAIN, REL
 from xltool.round.roster import Agency
 from xltool.round.verify import PARALLEL_FROM, duplicates, expand, verify_path
 from xltool.util import atomic_write, parallel_map
@@ -312,12 +312,6 @@ def _note_rows(result: MergeResult) -> Iterator[list[Any]]:
 
 # --- adding plain sheets to a finished workbook, streaming -----------------------------------------
 
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
-_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
-_WS_TYPE = _REL + "/worksheet"
-_WS_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 _BAD_XML = {c: None for c in range(32) if c not in (9, 10, 13)}
 
 
@@ -332,22 +326,19 @@ def _cell(ref: str, v: Any, style: int) -> str:
     if v is None or v == "":
         return ""
     if calc.is_number(v):
-        from xltool.form.fill import _number_text
+        from xltool.office.package import number_text
 
-        return f'<c r="{ref}"{s}><v>{_number_text(v)}</v></c>'
+        return f'<c r="{ref}"{s}><v>{number_text(v)}</v></c>'
     # outside text is always written as text, never as a formula
     return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_text(v)}</t></is></c>'
 
 
-def _styles(styles_xml: bytes) -> tuple[bytes, int]:
-    """styles.xml with a bold, wrapped, bordered header style appended; returns its index."""
+def _header_style(styles: Any) -> int:
+    """A bold, wrapped header style appended to a workbook's styles; its index."""
     from lxml import etree
 
-    from xltool.office.container import parse_xml
-
-    root = parse_xml(styles_xml)
-    ns = f"{{{_MAIN}}}"
-    fonts, xfs = root.find(ns + "fonts"), root.find(ns + "cellXfs")
+    ns = f"{{{MAIN}}}"
+    fonts, xfs = styles.find(ns + "fonts"), styles.find(ns + "cellXfs")
     assert fonts is not None and xfs is not None  # our own workbook's styles
     font = etree.SubElement(fonts, ns + "font")
     etree.SubElement(font, ns + "b")
@@ -358,7 +349,7 @@ def _styles(styles_xml: bytes) -> tuple[bytes, int]:
                           xfId="0", applyFont="1", applyAlignment="1")
     etree.SubElement(xf, ns + "alignment", wrapText="1", vertical="center")
     xfs.set("count", str(len(xfs)))
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True), len(xfs) - 1
+    return len(xfs) - 1
 
 
 @dataclass
@@ -380,14 +371,14 @@ class ExtraSheet:
         return f"{a1(self.header_rows - 1, 0, True)}:{a1(max(self.nrows, self.header_rows) - 1, max(self.ncols, 1) - 1, True)}"
 
 
-def _write_sheet(out, sheet: ExtraSheet, header_style: int) -> None:
+def _write_sheet(out: Any, sheet: ExtraSheet, header_style: int) -> None:
     from xltool.office.cells import a1, col_letter
 
     top = a1(sheet.header_rows, sheet.freeze_cols)
     split = (f'xSplit="{sheet.freeze_cols}" ' if sheet.freeze_cols else "") + f'ySplit="{sheet.header_rows}"'
     pane = "bottomRight" if sheet.freeze_cols else "bottomLeft"
-    out.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}" '
-              f'xmlns:r="{_REL}"><sheetViews><sheetView workbookViewId="0">'
+    out.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN}" '
+              f'xmlns:r="{REL}"><sheetViews><sheetView workbookViewId="0">'
               f'<pane {split} topLeftCell="{top}" activePane="{pane}" state="frozen"/>'
               f'<selection pane="{pane}" activeCell="{top}" sqref="{top}"/></sheetView></sheetViews>'
               '<sheetFormatPr defaultRowHeight="15"/>'
@@ -404,55 +395,15 @@ def _write_sheet(out, sheet: ExtraSheet, header_style: int) -> None:
 
 
 def add_sheets(data: bytes, sheets: list[ExtraSheet]) -> bytes:
-    """The workbook `data` with plain sheets appended, each streamed into the zip. The existing
-    parts are copied unchanged, except the workbook, its relationships, the content types and
-    the styles (one header style added)."""
-    from lxml import etree
-
+    """The workbook `data` with plain sheets appended, each streamed into the zip; the header
+    style added to its styles."""
     from xltool.office.cells import sheet_ref
-    from xltool.office.container import parse_xml
+    from xltool.office.package import Package
 
-    src = zipfile.ZipFile(io.BytesIO(data))
-    wb_root = parse_xml(src.read("xl/workbook.xml"))
-    rels_root = parse_xml(src.read("xl/_rels/workbook.xml.rels"))
-    ct_root = parse_xml(src.read("[Content_Types].xml"))
-    styles_part = "xl/" + next(r.get("Target", "") for r in rels_root if r.get("Type", "").endswith("/styles"))
-    styles, header_style = _styles(src.read(styles_part))
-    m = f"{{{_MAIN}}}"
-    sheets_el = wb_root.find(m + "sheets")
-    assert sheets_el is not None  # our own workbook
-    names_el = wb_root.find(m + "definedNames")
-    if names_el is None:
-        names_el = etree.Element(m + "definedNames")
-        sheets_el.addnext(names_el)
-    next_id = max(int(s.get("sheetId", "0")) for s in sheets_el) + 1
-    rel_ids = {r.get("Id") for r in rels_root}
-    parts = []
-    for i, sheet in enumerate(sheets):
-        part = f"xl/worksheets/xltool_extra{i + 1}.xml"
-        rid = next(f"rId{k}" for k in range(1, 10 ** 6) if f"rId{k}" not in rel_ids)
-        rel_ids.add(rid)
-        etree.SubElement(rels_root, f"{{{_PKG}}}Relationship", Id=rid, Type=_WS_TYPE,
-                         Target=part.removeprefix("xl/"))
-        etree.SubElement(ct_root, f"{{{_CT}}}Override", PartName="/" + part, ContentType=_WS_CT)
-        el = etree.SubElement(sheets_el, m + "sheet", name=sheet.name, sheetId=str(next_id + i))
-        el.set(f"{{{_REL}}}id", rid)
-        fd = etree.SubElement(names_el, m + "definedName", name="_xlnm._FilterDatabase",
-                              localSheetId=str(len(sheets_el) - 1), hidden="1")
-        fd.text = sheet_ref(sheet.name, sheet.filter_ref)
-        parts.append(part)
-    replaced = {"xl/workbook.xml": wb_root, "xl/_rels/workbook.xml.rels": rels_root, "[Content_Types].xml": ct_root}
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for info in src.infolist():
-            if info.filename in replaced:
-                z.writestr(info.filename, etree.tostring(replaced[info.filename], xml_declaration=True,
-                                                         encoding="UTF-8", standalone=True))
-            elif info.filename == styles_part:
-                z.writestr(info.filename, styles)
-            else:
-                z.writestr(info, src.read(info.filename))
-        for part, sheet in zip(parts, sheets):
-            with z.open(part, "w") as f:
-                _write_sheet(f, sheet, header_style)
-    return out.getvalue()
+    package = Package.open(data)
+    header_style = _header_style(package.styles())
+    for sheet in sheets:
+        package.add_sheet(sheet.name, functools.partial(_write_sheet, sheet=sheet, header_style=header_style))
+        package.define_name("_xlnm._FilterDatabase", sheet_ref(sheet.name, sheet.filter_ref),
+                            local_sheet=len(package.sheets()) - 1, hidden=True)
+    return package.save()
