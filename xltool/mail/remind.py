@@ -95,5 +95,5 @@ def _annotated(case: Case, name: str) -> list[tuple[str, bytes]]:
         raise MessageFailed(f"无法读取报表 {case.file}：{e.strerror or e}") from None
     try:
         return [(name, annotate_bytes(data, case.findings, f"{case.agency.name}（{case.agency.code}）"))]
-    except Exception:  # a file our reader accepted but openpyxl cannot rewrite (as annotate_results)
+    except Exception:  # a file our reader accepted but that cannot be rewritten (as annotate_results)
         return []
