@@ -56,7 +56,7 @@ def test_annotating_keeps_saved_values_validation_and_protection(tmp_path: Path)
 
 def test_a_file_libreoffice_wrote_is_annotated(tmp_path: Path) -> None:
     source = FROZEN / "filled-2021-libreoffice.xlsx"
-    planted = finding("fee-unit-suspect", "请核对收费金额的单位。", sheet="表一主动公开", cell="B12")
+    planted = finding("fee-unit-suspect", "请核对收费金额的单位。", sheet="表一主动公开", cell="B12", unit="万元")
     copy = tmp_path / "copy.xlsx"
     copy.write_bytes(annotate_bytes(source.read_bytes(), [planted], "某某局"))
     wb = openpyxl.load_workbook(copy)

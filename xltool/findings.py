@@ -16,6 +16,7 @@ class Code:
     severity: str  # error | warning
     title: str  # a few words, in Chinese, for lists and the annotated copy
     meaning: str  # for the README's table (generated from here: tools/readme.py)
+    fix: str = ""  # how to fix it, in Chinese; {names} filled by the check. Empty where the reader's own message says it
     figure_warning: bool = False  # casts doubt on a figure merge adds up (PRODUCT.md, "Confirmed figures")
 
 
@@ -23,36 +24,61 @@ CATALOGUE: dict[str, Code] = {
     "file-unreadable": Code("error", "文件无法读取",
                             "not a readable workbook: corrupt, truncated, encrypted, another file type renamed"),
     "file-too-large": Code("error", "文件过大", "over the size or expansion limits (a zip bomb)"),
-    "file-legacy-format": Code("warning", "旧版 .xls 文件", "an `.xls`: values read, formula integrity could not be checked"),
-    "file-has-macros": Code("warning", "含有宏", "an `.xlsm` or a workbook carrying a VBA project: the macros were not run and are ignored"),
+    "file-legacy-format": Code("warning", "旧版 .xls 文件", "an `.xls`: values read, formula integrity could not be checked",
+        fix="请用 Excel 或 WPS 另存为 .xlsx 后报送。"),
+    "file-has-macros": Code("warning", "含有宏", "an `.xlsm` or a workbook carrying a VBA project: the macros were not run and are ignored",
+        fix="请另存为不含宏的 .xlsx 格式后报送。"),
     "form-unknown": Code("error", "不是下发的报表", "not a workbook of a known form and version (including the 2019 trial format)"),
-    "signature-invalid": Code("error", "身份或签名被改动", "identity or signature altered, or signed with another key"),
-    "sheet-missing": Code("error", "工作表缺失", "a sheet of the form is gone or renamed"),
-    "label-changed": Code("error", "表头被改动", "a locked label was edited"),
-    "formula-changed": Code("error", "合计公式被改动", "a total's formula was removed or altered"),
-    "protection-removed": Code("warning", "保护被撤销", "sheet protection was switched off"),
-    "cached-value-mismatch": Code("error", "合计与数字不符", "a total's saved value differs from what its inputs give"),
-    "value-blank": Code("error", "数字未填写", "a numeric input left empty (a blank is not a zero)"),
-    "value-not-number": Code("error", "不是数字", "text that is not a number"),
-    "value-text-number": Code("warning", "数字存为文本", "a number typed as text (e.g. full-width １２); it is read as the number"),
-    "value-negative": Code("error", "负数", "below zero"),
-    "value-not-integer": Code("error", "件数有小数", "a count with a fraction"),
-    "rule-balance": Code("error", "勾稽关系不成立", "第一项加第二项之和 ≠ 第三项加第四项之和 in a column"),
-    "rule-outcome-total": Code("error", "办理结果总计不符", "（七）总计 ≠ the sum of the outcome rows"),
-    "rule-row-total": Code("error", "总计列不符", "总计 column ≠ the sum of the applicant columns"),
-    "rule-review-total": Code("error", "复议诉讼总计不符", "a 复议/诉讼 总计 ≠ its four results"),
-    "rule-carry-over": Code("error", "上年结转不符", "上年结转 ≠ last year's 结转下年度继续办理 (with `--previous`)"),
+    "signature-invalid": Code("error", "身份或签名被改动", "identity or signature altered, or signed with another key",
+        fix="请使用下发给本单位的填报表重新填写。"),
+    "sheet-missing": Code("error", "工作表缺失", "a sheet of the form is gone or renamed",
+        fix="请使用下发的填报表，不要增删或重命名工作表。"),
+    "label-changed": Code("error", "表头被改动", "a locked label was edited",
+        fix="表头文字须与{basis}格式一致，请恢复原文字（可从下发的填报表复制）。"),
+    "formula-changed": Code("error", "合计公式被改动", "a total's formula was removed or altered",
+        fix="请不要手工填写合计，恢复公式或使用下发的填报表重新填写。"),
+    "protection-removed": Code("warning", "保护被撤销", "sheet protection was switched off",
+        fix="请确认没有改动表头和合计公式；建议使用下发的填报表填写。"),
+    "cached-value-mismatch": Code("error", "合计与数字不符", "a total's saved value differs from what its inputs give",
+        fix="文件可能被其他工具改动过。请在 Excel/WPS 中打开、确认数字后重新保存。"),
+    "value-blank": Code("error", "数字未填写", "a numeric input left empty (a blank is not a zero)",
+        fix="空白不等于 0：没有发生的事项请填 0。"),
+    "value-not-number": Code("error", "不是数字", "text that is not a number",
+        fix="请填写阿拉伯数字，没有请填 0。"),
+    "value-text-number": Code("warning", "数字存为文本", "a number typed as text (e.g. full-width １２); it is read as the number",
+        fix="请改为直接输入数字。"),
+    "value-negative": Code("error", "负数", "below zero",
+        fix="数量和金额不能小于 0，请核对。"),
+    "value-not-integer": Code("error", "件数有小数", "a count with a fraction",
+        fix="请核对。"),
+    "rule-balance": Code("error", "勾稽关系不成立", "第一项加第二项之和 ≠ 第三项加第四项之和 in a column",
+        fix="请核对相关数字后修改。"),
+    "rule-outcome-total": Code("error", "办理结果总计不符", "（七）总计 ≠ the sum of the outcome rows",
+        fix="请核对相关数字后修改。"),
+    "rule-row-total": Code("error", "总计列不符", "总计 column ≠ the sum of the applicant columns",
+        fix="请核对相关数字后修改。"),
+    "rule-review-total": Code("error", "复议诉讼总计不符", "a 复议/诉讼 总计 ≠ its four results",
+        fix="请核对相关数字后修改。"),
+    "rule-carry-over": Code("error", "上年结转不符", "上年结转 ≠ last year's 结转下年度继续办理 (with `--previous`)",
+        fix="请核对相关数字后修改。"),
     "rule-stock-continuity": Code("warning", "现行有效件数不衔接",
-                                  "现行有效件数 does not follow from last year's (with `--previous`)", figure_warning=True),
+                                  "现行有效件数 does not follow from last year's (with `--previous`)",
+        fix="请核对相关数字后修改。", figure_warning=True),
     "fee-unit-suspect": Code("warning", "收费金额单位存疑",
                              "the fee looks like 元, not 万元 (implausibly large), or is given to more decimals than 万元 needs",
-                             figure_warning=True),
-    "processing-fee-missing": Code("warning", "信息处理费缺失", "unpaid-fee cases reported but no fee notices"),
-    "narrative-empty": Code("warning", "正文未填写", "section 一, 五 or 六 is empty"),
+                             figure_warning=True,
+        fix="本项单位为“{unit}”（1{unit}＝10000元），请核对。"),
+    "processing-fee-missing": Code("warning", "信息处理费缺失", "unpaid-fee cases reported but no fee notices",
+        fix="请核对信息处理费情况。"),
+    "narrative-empty": Code("warning", "正文未填写", "section 一, 五 or 六 is empty",
+        fix="年度报告的这一部分不能为空，没有需要报告的事项也请写明“无”。"),
     "narrative-number-mismatch": Code("warning", "正文数字与表格不符",
-                                      "a figure quoted in the narrative (共收到申请N件, 办结N件, 行政复议N件 …) differs from the tables"),
-    "contact-missing": Code("warning", "联系方式未填写", "a contact field the report's preamble needs is empty"),
-    "duplicate-return": Code("warning", "重复报送", "two returns of the same agency; the one used is named"),
+                                      "a figure quoted in the narrative (共收到申请N件, 办结N件, 行政复议N件 …) differs from the tables",
+        fix="请核对正文或表格，使两者一致。"),
+    "contact-missing": Code("warning", "联系方式未填写", "a contact field the report's preamble needs is empty",
+        fix="年度报告开头需要写明联系方式，请补充。"),
+    "duplicate-return": Code("warning", "重复报送", "two returns of the same agency; the one used is named",
+        fix="如需采用本份，请重新报送。"),
 }
 
 
@@ -78,9 +104,12 @@ class Finding:
         return {k: d[k] for k in ("code", "severity", "sheet", "cell", "key", "message")}
 
 
-def finding(code: str, message: str, sheet: str | None = None, cell: str | None = None,
-            key: str | None = None, severity: str | None = None) -> Finding:
-    return Finding(code, severity or CATALOGUE[code].severity, message, sheet, cell, key)
+def finding(code: str, found: str, sheet: str | None = None, cell: str | None = None,
+            key: str | None = None, severity: str | None = None, **fix: Any) -> Finding:
+    """A finding: the check says where, which rule and what it found; the catalogue says how to
+    fix it (its `fix`, with the names the check gives)."""
+    entry = CATALOGUE[code]
+    return Finding(code, severity or entry.severity, found + entry.fix.format(**fix), sheet, cell, key)
 
 
 def fmt(v: Any) -> str:

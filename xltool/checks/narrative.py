@@ -31,7 +31,7 @@ def _figures(ctx):
                     table = "、".join(spec.cells[k].label for k in keys)
                     yield finding("narrative-number-mismatch",
                                   f"{where(spec, text_key, e.sheet, e.ref)}中写的“{m[0]}”与表中数字不一致：表中"
-                                  f"“{table}”为 {fmt(expected)}。请核对正文或表格，使两者一致。",
+                                  f"“{table}”为 {fmt(expected)}。",
                                   sheet=e.sheet, cell=e.ref, key=text_key)
 
 
@@ -40,11 +40,11 @@ def check(ctx):
     for key in spec.checks.get("narrative_required", ()):
         if not ret.field(key).strip():
             e = ret.entries[key]
-            yield finding("narrative-empty", f"{where(spec, key, e.sheet, e.ref)}没有填写。年度报告的这一部分不能为空，"
-                                             "没有需要报告的事项也请写明“无”。", sheet=e.sheet, cell=e.ref, key=key)
+            yield finding("narrative-empty", f"{where(spec, key, e.sheet, e.ref)}没有填写。",
+                          sheet=e.sheet, cell=e.ref, key=key)
     yield from _figures(ctx)
     for key in spec.checks.get("contact_required", ()):
         if not ret.field(key).strip():
             e = ret.entries[key]
-            yield finding("contact-missing", f"{where(spec, key, e.sheet, e.ref)}没有填写，年度报告开头需要写明联系方式。",
+            yield finding("contact-missing", f"{where(spec, key, e.sheet, e.ref)}没有填写。",
                           sheet=e.sheet, cell=e.ref, key=key)

@@ -52,7 +52,6 @@ def check(ctx):
         yield finding(
             rule.code,
             f"{where(spec, rule.at, e.sheet, e.ref)}：{rule.name}不成立。规则：{rule.says}。"
-            f"现为：{_side(rule.left, values, labels)}，而 {_side(rule.right, values, labels)}。"
-            "请核对相关数字后修改。",
+            f"现为：{_side(rule.left, values, labels)}，而 {_side(rule.right, values, labels)}。",
             sheet=e.sheet, cell=e.ref, key=rule.at, severity=rule.severity,
         )

@@ -53,7 +53,7 @@ def _sheets(ctx):
     book, spec = ctx.ret.book, ctx.spec
     for name in spec.sheet_names():
         if name not in book.sheets:
-            yield finding("sheet-missing", f"缺少工作表“{name}”：可能被删除或改名。请使用下发的填报表，不要增删或重命名工作表。",
+            yield finding("sheet-missing", f"缺少工作表“{name}”：可能被删除或改名。",
                           sheet=name)
 
 
@@ -69,9 +69,8 @@ def _labels(ctx):
         expected = item.text.replace("{year}", year)
         if found.strip() != expected:
             yield finding("label-changed",
-                          f"“{item.sheet}”表 {item.ref} 单元格的表头文字被改动：应为“{expected}”，现为“{found or '空白'}”。"
-                          f"表头文字须与{ctx.spec.basis}格式一致，请恢复原文字（可从下发的填报表复制）。",
-                          sheet=item.sheet, cell=item.ref)
+                          f"“{item.sheet}”表 {item.ref} 单元格的表头文字被改动：应为“{expected}”，现为“{found or '空白'}”。",
+                          sheet=item.sheet, cell=item.ref, basis=ctx.spec.basis)
 
 
 def _formula_cells(ctx) -> list[Item]:
@@ -93,13 +92,11 @@ def _formulas(ctx):
         if not e.formula or normalise(e.formula, e.sheet) != normalise(item.formula, item.sheet):
             now = f"现为公式 ={e.formula}" if e.formula else f"现为数值 {fmt(e.value) if e.value is not None else e.text or '空白'}"
             yield finding("formula-changed",
-                          f"{place}是自动计算的合计，公式被删除或改动（应为 ={item.formula}，{now}）。"
-                          "请不要手工填写合计，恢复公式或使用下发的填报表重新填写。",
+                          f"{place}是自动计算的合计，公式被删除或改动（应为 ={item.formula}，{now}）。",
                           sheet=e.sheet, cell=e.ref, key=item.key)
         elif e.saved is not None and e.saved != recomputed[item.key]:
             yield finding("cached-value-mismatch",
-                          f"{place}保存的合计值为 {fmt(e.saved)}，但按各项数字计算应为 {fmt(recomputed[item.key])}。"
-                          "文件可能被其他工具改动过。请在 Excel/WPS 中打开、确认数字后重新保存。",
+                          f"{place}保存的合计值为 {fmt(e.saved)}，但按各项数字计算应为 {fmt(recomputed[item.key])}。",
                           sheet=e.sheet, cell=e.ref, key=item.key)
 
 
@@ -110,8 +107,7 @@ def _protection(ctx):
     for name in ctx.spec.sheet_names():
         sheet = book.sheets.get(name)
         if sheet is not None and not sheet.protected:
-            yield finding("protection-removed", f"“{name}”表的工作表保护被取消。请确认没有改动表头和合计公式；"
-                                                "建议使用下发的填报表填写。", sheet=name)
+            yield finding("protection-removed", f"“{name}”表的工作表保护被取消。", sheet=name)
 
 
 def check(ctx):

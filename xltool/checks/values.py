@@ -15,19 +15,19 @@ def _value_findings(ctx, key: str):
     if e.kind == "missing":
         return
     if e.kind == "blank":
-        yield finding("value-blank", f"{at}未填写。空白不等于 0：没有发生的事项请填 0。", **kw)
+        yield finding("value-blank", f"{at}未填写。", **kw)
         return
     if e.kind in ("text", "other"):
-        yield finding("value-not-number", f"{at}填写的“{e.text}”不是数字。请填写阿拉伯数字，没有请填 0。", **kw)
+        yield finding("value-not-number", f"{at}填写的“{e.text}”不是数字。", **kw)
         return
     if e.kind == "text-number":
         yield finding("value-text-number", f"{at}的“{e.text}”是以文本形式输入的数字（如全角数字或带空格），"
-                                           f"已按 {fmt(e.value)} 读取。请改为直接输入数字。", **kw)
+                                           f"已按 {fmt(e.value)} 读取。", **kw)
     value = e.value
     if value < 0:
-        yield finding("value-negative", f"{at}填写了负数 {fmt(value)}。数量和金额不能小于 0，请核对。", **kw)
+        yield finding("value-negative", f"{at}填写了负数 {fmt(value)}。", **kw)
     if cell.type == "count" and isinstance(value, Decimal):
-        yield finding("value-not-integer", f"{at}填写了 {fmt(value)}，件数应为整数。请核对。", **kw)
+        yield finding("value-not-integer", f"{at}填写了 {fmt(value)}，件数应为整数。", **kw)
 
 
 def _fee_unit(ctx):
@@ -43,9 +43,8 @@ def _fee_unit(ctx):
     unit = ctx.spec.cells[key].unit
     if value > conf["max_plausible"] or decimals > conf["max_decimals"]:
         reason = (f"数额 {fmt(value)} 过大" if value > conf["max_plausible"] else f"小数位数（{decimals}位）超过了{unit}所需")
-        yield finding("fee-unit-suspect", f"{where(ctx.spec, key, e.sheet, e.ref)}：{reason}，像是按“元”填写的。"
-                                          f"本项单位为“{unit}”（1{unit}＝10000元），请核对。",
-                      sheet=e.sheet, cell=e.ref, key=key)
+        yield finding("fee-unit-suspect", f"{where(ctx.spec, key, e.sheet, e.ref)}：{reason}，像是按“元”填写的。",
+                      sheet=e.sheet, cell=e.ref, key=key, unit=unit)
 
 
 def _processing_fee(ctx):
@@ -57,7 +56,7 @@ def _processing_fee(ctx):
         e, c = ctx.ret.entries[conf["notices"]], ctx.ret.entries[conf["cases"]]
         yield finding("processing-fee-missing",
                       f"{where(ctx.spec, conf['cases'], c.sheet, c.ref)}有 {fmt(cases)} 件，说明发出过收费通知，"
-                      f"但{where(ctx.spec, conf['notices'], e.sheet, e.ref)}为 0。请核对信息处理费情况。",
+                      f"但{where(ctx.spec, conf['notices'], e.sheet, e.ref)}为 0。",
                       sheet=e.sheet, cell=e.ref, key=conf["notices"])
 
 

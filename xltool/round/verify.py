@@ -47,11 +47,9 @@ class FileResult:
 def _file_findings(book: Book) -> list[Finding]:
     out = []
     if book.kind == "xls":
-        out.append(finding("file-legacy-format", "这是旧版 Excel（.xls）文件：已读取数值，但无法核对合计公式是否完整。"
-                                                 "请用 Excel 或 WPS 另存为 .xlsx 后报送。"))
+        out.append(finding("file-legacy-format", "这是旧版 Excel（.xls）文件：已读取数值，但无法核对合计公式是否完整。"))
     if book.has_macros:
-        out.append(finding("file-has-macros", "工作簿中含有宏（VBA 代码）：宏未运行，已被忽略。"
-                                              "请另存为不含宏的 .xlsx 格式后报送。"))
+        out.append(finding("file-has-macros", "工作簿中含有宏（VBA 代码）：宏未运行，已被忽略。"))
     return out
 
 
