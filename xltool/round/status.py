@@ -96,11 +96,14 @@ def collected_attachments(paths: Iterable[str | os.PathLike]) -> dict[str, list[
     return out
 
 
-def render_html(report: StatusReport, title: str = "政府信息公开工作年度报告 报送进度") -> str:
+def render_html(report: StatusReport, title: str | None = None) -> str:
     """A self-contained page (no outside resources), every value escaped: a return is hostile input."""
     from jinja2 import Environment, select_autoescape
 
+    from xltool.form.spec import latest_spec
     from xltool.resources import TemplateLoader
+
+    title = title or f"{latest_spec().title} 报送进度"
 
     env = Environment(loader=TemplateLoader(), autoescape=select_autoescape(default=True,
                       default_for_string=True), trim_blocks=True, lstrip_blocks=True)
