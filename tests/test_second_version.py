@@ -51,9 +51,9 @@ def form_2025(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     (folder / "gov-info-disclosure-2025.narrative.j2").write_text(
         replaced(narrative, [("active.normative_documents.", "active.normative_docs.")]), encoding="utf-8")
     monkeypatch.setenv("XLTOOL_SPEC_PATH", str(folder))
-    spec_module.get_spec.cache_clear()
+    spec_module.reload_specs()
     yield folder
-    spec_module.get_spec.cache_clear()
+    spec_module.reload_specs()
 
 
 def values_2025(seed: int) -> dict:

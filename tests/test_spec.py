@@ -95,10 +95,10 @@ def spec_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     folder = tmp_path / "specs"
     folder.mkdir()
     monkeypatch.setenv("XLTOOL_SPEC_PATH", str(folder))
-    spec_module.get_spec.cache_clear()
+    spec_module.reload_specs()
     yield folder
     monkeypatch.delenv("XLTOOL_SPEC_PATH")
-    spec_module.get_spec.cache_clear()
+    spec_module.reload_specs()
 
 
 def test_a_damaged_spec_in_the_spec_path_stops_the_command_with_its_line(spec_path: Path, tmp_path: Path) -> None:

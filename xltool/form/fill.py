@@ -82,7 +82,7 @@ def fill_bytes(data: bytes, values: Mapping[str, Any], *, strict_keys: bool = Tr
     """The workbook `data` with `values` (canonical key -> number, text or None) typed in."""
     box = open_container(data)
     book: Book = book_from_container(box)
-    package = Package({name: box.parts[name] for name in box.names})
+    package = Package.from_container(box)
     ret = from_book(book)
     spec = ret.spec
     for key, value in values.items():

@@ -10,7 +10,7 @@ from typing import Any
 from xltool.errors import UsageError
 from xltool.form import writer
 from xltool.form.fill import fill_bytes
-from xltool.form.spec import Spec, available, get_spec, spec_for_year
+from xltool.form.spec import Spec, all_specs, spec_for_year
 
 # An agency code names the agency's folder and files: letters, digits, _ and -, nothing else.
 AGENCY_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-]{0,39}$")
@@ -26,8 +26,7 @@ def checked_code(code: str) -> str:
 def spec_or_error(year: int) -> Spec:
     spec = spec_for_year(year)
     if spec is None:
-        forms = [get_spec(*v) for v in available()]
-        served = "；".join(f"{s.years[0]}—{s.years[1]} 年度（{s.basis}格式）" for s in forms)
+        served = "；".join(f"{s.years[0]}—{s.years[1]} 年度（{s.basis}格式）" for s in all_specs())
         raise UsageError(f"不支持统计年度 {year}：本工具的表单适用于 {served}。")
     return spec
 

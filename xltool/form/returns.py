@@ -19,7 +19,7 @@ from typing import Any
 from xltool.errors import InputError
 from xltool.form import calc
 from xltool.form.layout import layout_for
-from xltool.form.spec import FormNotFound, Spec, available, get_spec, latest_spec
+from xltool.form.spec import FormNotFound, Spec, all_specs, get_spec, latest_spec
 from xltool.office.book import Book, Cell
 from xltool.office.cells import a1
 from xltool.office.container import DEFAULT_LIMITS, ContainerError
@@ -190,7 +190,7 @@ def spec_of(book: Book) -> tuple[Spec, dict[str, str], int]:
     try:
         spec = get_spec(meta.get("form", ""), meta.get("form_version", ""))
     except FormNotFound:
-        known = "、".join(sorted({get_spec(*v).basis for v in available()}))
+        known = "、".join(sorted({s.basis for s in all_specs()}))
         raise FormError(f"表单“{meta.get('form')}”版本“{meta.get('form_version')}”不是本工具支持的格式"
                         f"（支持{known}格式）。请使用下发的填报表重新填写。") from None
     try:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 NUMERIC_TYPES = ("count", "amount")
 SPEC_PATH = "XLTOOL_SPEC_PATH"  # folders of further specs, separated like PATH
 
-__all__ = ["FormNotFound", "PreviousFigures", "Spec", "SpecError", "get_spec", "latest_spec", "load_spec",
+__all__ = ["FormNotFound", "PreviousFigures", "Spec", "SpecError", "all_specs", "get_spec", "latest_spec",
            "spec_for_year"]
 
 
@@ -167,27 +167,23 @@ class Spec:
     previous_keys: dict[str, str]  # this version's key -> the previous version's, where renamed
     source: str  # where the spec was read from, for messages
     home: Traversable | None = field(repr=False, default=None)  # the folder the spec was read from
+    shipped: bool = False  # inside the package: a file of it missing is a broken installation
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
-
-    @property
-    def id(self) -> tuple[str, str]:
-        return self.form, self.version
 
     def read_file(self, name: str) -> str:
         """A file that belongs to this spec (its narrative template), read from beside it."""
         where = f"{self.source.rsplit('/', 1)[0]}/{name}" if "/" in self.source else name
-        shipped = self.source.startswith(template_display())
         try:
             if self.home is None:
                 raise FileNotFoundError(name)
             return self.home.joinpath(name).read_text(encoding="utf-8-sig")
         except FileNotFoundError:
-            if shipped:
+            if self.shipped:
                 raise ResourceError(f"xltool 安装不完整：缺少程序文件 {where}。{REINSTALL}") from None
             raise SpecError(f"{self.source}：找不到它引用的文件 {where}。") from None
         except (OSError, UnicodeDecodeError) as e:
             problem = f"无法读取 {where}：{getattr(e, 'strerror', None) or e}。"
-            raise (ResourceError(problem + REINSTALL) if shipped else SpecError(problem)) from None
+            raise (ResourceError(problem + REINSTALL) if self.shipped else SpecError(problem)) from None
 
     def last_year(self, previous: Mapping[str, Any], key: str) -> Any:
         """Last year's figure for one of this version's keys. Figures of an older version of the
@@ -266,7 +262,6 @@ class Spec:
 
     def supports_year(self, year: int) -> bool:
         return self.years[0] <= year <= self.years[1]
-
 
 
 class PreviousFigures(dict):
@@ -445,17 +440,7 @@ def _rules(raw: dict[str, Any], tables: dict[str, Table], cells: dict[str, DataC
     return out
 
 
-def load_spec(path: str | Path) -> Spec:
-    """A spec from a file of its own; SpecError, with the line, when it is unsound."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise SpecError(f"无法读取表单定义 {path}：{getattr(e, 'strerror', None) or e}。") from None
-    return parse_spec(text, str(path), path.parent)
-
-
-def parse_spec(text: str, source: str, home: Traversable | None = None) -> Spec:
+def parse_spec(text: str, source: str, home: Traversable | None = None, shipped: bool = False) -> Spec:
     raw = specfile.read(text, source)
     headings = {s["table"]: s["heading"] for s in raw["sections"] if "table" in s}
     tables: list[Table] = []
@@ -478,7 +463,7 @@ def parse_spec(text: str, source: str, home: Traversable | None = None) -> Spec:
         superseded=tuple(Superseded(f["name"], f["basis"], tuple(f["labels"]))
                          for f in raw.get("superseded_formats") or ()),
         workbook=dict(raw["workbook"]), narrative_template=raw["narrative_template"],
-        previous_keys=dict(raw.get("previous_keys") or {}), source=source, home=home, raw=raw,
+        previous_keys=dict(raw.get("previous_keys") or {}), source=source, home=home, shipped=shipped, raw=raw,
     )
     return spec
 
@@ -503,11 +488,17 @@ def _spec_files(home: Traversable, display: str, shipped: bool) -> dict[tuple[st
 def available() -> dict[tuple[str, str], SpecFile]:
     """Every spec by (form, version): those shipped in templates/, then those in the folders of
     XLTOOL_SPEC_PATH (a spec there replaces a shipped one of the same form and version)."""
+    return _available(os.environ.get(SPEC_PATH, ""))
+
+
+@functools.cache
+def _available(spec_path: str) -> dict[tuple[str, str], SpecFile]:
+    """Listed once per process and XLTOOL_SPEC_PATH: generate asks for every workbook."""
     shipped = _spec_files(folder(TEMPLATES), template_display(), shipped=True)
     if not shipped:
         raise ResourceError(f"xltool 安装不完整：找不到表单定义文件（{template_display('*.yaml')}）。{REINSTALL}")
     out = dict(shipped)
-    for entry in filter(None, os.environ.get(SPEC_PATH, "").split(os.pathsep)):
+    for entry in filter(None, spec_path.split(os.pathsep)):
         path = Path(entry)
         if not path.is_dir():
             raise SpecError(f"环境变量 {SPEC_PATH} 中的“{entry}”不是文件夹。")
@@ -522,13 +513,27 @@ def get_spec(form: str, version: str) -> Spec:
     found = available().get((form, version))
     if found is None:
         raise FormNotFound(f"{form} {version}")
-    if not found.shipped:
-        return parse_spec(found.home.joinpath(found.name).read_text(encoding="utf-8-sig"), found.display, found.home)
     try:
-        return parse_spec(found.home.joinpath(found.name).read_text(encoding="utf-8"), found.display, found.home)
+        text = found.home.joinpath(found.name).read_text(encoding="utf-8-sig")
+        return parse_spec(text, found.display, found.home, found.shipped)
     except (SpecError, OSError, UnicodeDecodeError) as e:
-        detail = e.message if isinstance(e, SpecError) else str(e)
-        raise ResourceError(f"程序文件 {found.display} 已损坏：{detail}\n{REINSTALL}") from None
+        detail = e.message if isinstance(e, SpecError) else str(getattr(e, "strerror", None) or e)
+        if found.shipped:
+            raise ResourceError(f"程序文件 {found.display} 已损坏：{detail}\n{REINSTALL}") from None
+        if isinstance(e, SpecError):
+            raise
+        raise SpecError(f"无法读取表单定义 {found.display}：{detail}。") from None
+
+
+def reload_specs() -> None:
+    """Forget the specs found and read so far (after XLTOOL_SPEC_PATH or its folders change)."""
+    _available.cache_clear()
+    get_spec.cache_clear()
+
+
+def all_specs() -> list[Spec]:
+    """Every form version known here, for messages that list what is supported."""
+    return [get_spec(*version) for version in available()]
 
 
 def versions(form: str) -> list[str]:

@@ -20,7 +20,7 @@ from typing import IO, Any
 from lxml import etree
 
 from xltool.office.cells import a1, parse_ref
-from xltool.office.container import open_container, parse_xml
+from xltool.office.container import Container, open_container, parse_xml
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -100,7 +100,10 @@ class Package:
     @classmethod
     def open(cls, data: bytes) -> Package:
         """A workbook opened through the safe container (size caps, no DTDs)."""
-        box = open_container(data)
+        return cls.from_container(open_container(data))
+
+    @classmethod
+    def from_container(cls, box: Container) -> Package:
         return cls({name: box.parts[name] for name in box.names})
 
     # -- parts -------------------------------------------------------------------------------
