@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -59,6 +60,67 @@ def check_writable_dir(path: Path) -> None:
             pass
     except OSError as e:
         raise UsageError(f"输出文件夹 {path} 无法写入：{e.strerror or e}。") from None
+
+
+LOCK_NAME = ".xltool.lock"
+
+
+@contextlib.contextmanager
+def output_lock(folder: str | os.PathLike, what: str = "另一个 xltool 命令") -> Iterator[None]:
+    """Hold the output folder for this run: a second run on the same folder is refused (exit 2)
+    instead of both writing half a manifest. The lock is the operating system's (flock, or
+    msvcrt on Windows), so it dies with the process: a kill -9 never leaves a stale lock."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    except OSError as e:
+        raise UsageError(f"无法锁定输出文件夹 {folder}：{e.strerror or e}。") from None
+    try:
+        if not _try_lock(fd):
+            raise UsageError(f"{what}正在使用输出文件夹 {folder}。请等它结束后再运行；"
+                             f"同一个文件夹不能同时由两个命令写入。")
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def refuse_overlap(output: str | os.PathLike, inputs: Sequence[str | os.PathLike], *, output_is_dir: bool) -> None:
+    """Refuse (exit 2) an output that would overwrite or mix with the inputs: the output is an
+    input file, lies inside an input folder, or contains one. Writing a file next to a single
+    input file is fine."""
+    out = _resolved(output)
+    for item in inputs:
+        src = _resolved(item)
+        if out == src:
+            raise UsageError(f"输出位置 {output} 就是输入 {item}：输入文件不能被覆盖，请换一个输出位置。")
+        if Path(item).is_dir() and out.is_relative_to(src):
+            raise UsageError(f"输出位置 {output} 在输入文件夹 {item} 里面：下次读取时会把输出当成收到的文件。"
+                             f"请换一个输出位置。")
+        if output_is_dir and src.is_relative_to(out) and Path(item).is_dir():
+            raise UsageError(f"输出文件夹 {output} 包含输入文件夹 {item}：请换一个输出位置。")
+
+
+def _resolved(path: str | os.PathLike) -> Path:
+    return Path(os.path.abspath(path)).resolve()
 
 
 def read_secret(file: str | None, env: str) -> bytes | None:
