@@ -79,9 +79,22 @@ def nonzero_values(bump: int = 0) -> dict:
     values["processing_fee.notices"] = 3
     values["processing_fee.notice_amount"] = Decimal("150.5")
     values["processing_fee.collected"] = Decimal("100.25")
-    values["narrative.overview"] = "本年共收到政府信息公开申请{{ requests.new.total }}件，办结{{ requests.total.total }}件。"
-    values["narrative.other"] = "信息处理费共收取{{ processing_fee.collected|fixed(2) }}元。"
+    values["narrative.overview"] = "本年共收到政府信息公开申请若干件。"
+    values["narrative.other"] = "信息处理费已全部收取。"
     return values
+
+
+# The coordinator's narrative file: the only place where figures are bound into the prose.
+BOUND = ("{% block overview %}本年共收到政府信息公开申请{{ requests.new.total }}件，"
+         "办结{{ requests.total.total }}件。{% endblock %}\n"
+         "{% block other %}信息处理费共收取{{ processing_fee.collected|fixed(2) }}元。{% endblock %}\n")
+
+
+@pytest.fixture(scope="module")
+def bound_narrative(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("narrative") / "正文.j2"
+    path.write_text(BOUND, encoding="utf-8")
+    return path
 
 
 def make_return(path: Path, values: dict, code: str = REF_CODE, name: str = REF_NAME) -> Path:
@@ -179,9 +192,10 @@ def docx_figures(path: Path, table_index: int, table_id: str) -> list[str]:
     return [table.cell(g.row, g.col).text for g in cells]
 
 
-def test_nonzero_figures_are_the_returns_in_every_format(nonzero_return: Path, tmp_path: Path) -> None:
+def test_nonzero_figures_are_the_returns_in_every_format(nonzero_return: Path, bound_narrative: Path,
+                                                         tmp_path: Path) -> None:
     values = read_return(nonzero_return).values
-    result = run(nonzero_return, "-o", tmp_path / "out", "--format", "html,md,docx")
+    result = run(nonzero_return, "-o", tmp_path / "out", "--format", "html,md,docx", "--narrative", bound_narrative)
     assert result.exit_code == 0, result.output
     stem = f"{REF_CODE}_{REF_NAME}"
     html = (tmp_path / "out" / f"{stem}.html").read_bytes()
@@ -200,12 +214,12 @@ def test_nonzero_figures_are_the_returns_in_every_format(nonzero_return: Path, t
     assert "2021年发出收费通知3件，实际收取金额100.25元。" in md and "信息处理费共收取100.25元。" in md
 
 
-def test_a_bound_figure_follows_its_key(tmp_path: Path) -> None:
+def test_a_bound_figure_follows_its_key(bound_narrative: Path, tmp_path: Path) -> None:
     sentences = []
     for bump in (0, 7):
         ret = make_return(tmp_path / f"r{bump}.xlsx", nonzero_values(bump))
         out = tmp_path / f"r{bump}.md"
-        assert run(ret, "-o", out).exit_code == 0
+        assert run(ret, "-o", out, "--narrative", bound_narrative).exit_code == 0
         total = read_return(ret).values["requests.new.total"]
         sentence = f"本年共收到政府信息公开申请{total}件"
         assert sentence in out.read_text(encoding="utf-8")
@@ -266,15 +280,40 @@ def test_narrative_file_replaces_the_returns_text(nonzero_return: Path, tmp_path
     ("{{ requests.neww.total }}", 1, "未知的名称 requests.neww。是否想写：requests.new"),
     ("{% if requests.neww.total > 0 %}有{% endif %}", 1, "未知的名称 requests.neww。"),
 ])
-def test_a_bad_template_in_a_return_is_refused_naming_its_line(source, line, says, tmp_path: Path) -> None:
-    values = nonzero_values()
-    values["narrative.problems"] = source
-    ret = make_return(tmp_path / "bad.xlsx", values)
+def test_a_bad_template_is_refused_naming_its_line(source, line, says, nonzero_return: Path, tmp_path: Path) -> None:
+    narrative = tmp_path / "n.j2"
+    narrative.write_text("{% block problems %}" + source + "{% endblock %}", encoding="utf-8")
     out = tmp_path / "r.html"
-    result = run(ret, "-o", out)
+    result = run(nonzero_return, "-o", out, "--narrative", narrative)
     assert result.exit_code == 2
-    assert f"“五、存在的主要问题及改进情况”的文字第{line}行" in result.stderr and says in result.stderr
+    assert f"叙述文件 n.j2 第{line}行" in result.stderr and says in result.stderr
     assert not out.exists() and not list(tmp_path.glob(".xltool-*"))
+
+
+CLERK_TEXTS = ("{{ 7*7 }}", "{{ requests.new.total * 0 + 5 }}件", "{# 注释", "{% if %}",
+               "{{ " + " + ".join(["1"] * 300) + " }}")
+
+
+def test_a_clerks_text_is_printed_as_typed_never_evaluated(tmp_path: Path) -> None:
+    """Deliver 3 of issue 11: what a clerk typed into a narrative cell is data, whatever it looks like."""
+    values = nonzero_values()
+    values["narrative.problems"] = "\n".join(CLERK_TEXTS)
+    ret = make_return(tmp_path / "r.xlsx", values)
+    result = run(ret, "-o", tmp_path / "out", "--format", "html,md,docx")
+    assert result.exit_code == 0, result.output
+    stem = tmp_path / "out" / f"{REF_CODE}_{REF_NAME}"
+    html = lxml.html.fromstring(stem.with_suffix(".html").read_bytes()).text_content()
+    md = unescape_markdown(stem.with_suffix(".md").read_text(encoding="utf-8"))
+    paragraphs = [p.text for p in docx.Document(str(stem.with_suffix(".docx"))).paragraphs]
+    for text in CLERK_TEXTS:
+        assert text in html and text in md and text in paragraphs, text
+    assert "49" not in paragraphs and "5件" not in paragraphs  # what evaluating them would have printed
+
+
+def unescape_markdown(md: str) -> str:
+    """What a Markdown viewer shows of escaped text: backslash escapes and the three entities undone."""
+    md = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", md)
+    return md.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def test_a_bad_narrative_file_is_refused_before_anything_is_written(nonzero_return: Path, tmp_path: Path) -> None:

@@ -135,7 +135,11 @@ def paragraphs(text: str) -> tuple[str, ...]:
 
 class Narrative:
     """Which text each part of the report gets: a block of the coordinator's --narrative file,
-    else the return's own text (itself a template), else the shipped default."""
+    else the return's own text, else the shipped default.
+
+    The return's own text is data, printed exactly as the clerk typed it: `{{ 7*7 }}` in a
+    narrative cell is those nine characters, never a template (a clerk's cell must not compute
+    what the report publishes). Expressions live only in the coordinator's file and the defaults."""
 
     def __init__(self, file: str | Path | None = None):
         self.custom = nv.load_file(file) if file else None
@@ -156,21 +160,12 @@ class Narrative:
         sid = section["id"]
         own = data.text(section["narrative"])
         if own and not (self.custom and sid in nv.block_names(self.custom)):
-            prose = self._own_text(own, section["heading"], data, ns)
+            prose = own
         else:
             prose = self.block(sid, data.spec, ns)
         has_figures = f"{sid}_figures" in nv.block_names(nv.load_default(data.spec))
         figures = self.block(f"{sid}_figures", data.spec, ns) if has_figures else ""
         return paragraphs(figures) + paragraphs(prose)
-
-    @staticmethod
-    def _own_text(text: str, heading: str, data: ReportData, ns: nv.Namespace) -> str:
-        where = f"{data.name}（{data.code}）报表“{data.spec.sheets['narrative']}”表中“{heading}”的文字"
-        try:
-            return nv.render(nv.compile_text(text, where), ns)
-        except nv.TemplateProblem as e:
-            e.from_return = True
-            raise
 
 
 def title(data: ReportData) -> str:

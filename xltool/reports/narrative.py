@@ -1,15 +1,18 @@
 """Narrative templates: the report's prose, with figures bound to the return's values.
 
 A narrative is Jinja2 text, e.g. 本年共收到政府信息公开申请{{ requests.new.total }}件, so the
-sentence always agrees with the table. The text comes from a return (hostile input) or from a
-file, so it runs in Jinja2's sandbox, narrowed further:
+sentence always agrees with the table. Templates come only from the coordinator's --narrative
+file and the shipped defaults; a clerk's narrative cell is text, printed as typed, never a
+template. Even so a template runs in Jinja2's sandbox, narrowed further:
 
 * only expressions, `{% if %}` and a few harmless filters; no loops, calls, macros, imports or
   assignments (checked on the parsed template, before anything runs), so a template cannot
-  hang or blow up memory;
+  hang or blow up memory; its rendered text is bounded too (MAX_OUTPUT);
 * names reach only the report's namespace (figures, agency, year, contacts); attribute and
   item access on anything else is refused, as is any name starting with "_";
-* an unknown name is an error naming the template line, never an empty string.
+* an unknown name is an error naming the template line, never an empty string;
+* every failure (syntax, nesting too deep for Python's compiler, arithmetic, output too long) is
+  a TemplateProblem naming the template and line, never a traceback.
 
 A narrative file is a set of blocks: {% block overview %}…{% endblock %}. The blocks are
 `preamble`, one per narrative section of the spec (its id, e.g. `overview`), and `<id>_figures`
@@ -46,6 +49,7 @@ ALLOWED_NODES = (
     nodes.Mod, nodes.Concat, nodes.Filter, nodes.Test,
 )
 MAX_DECIMALS = 6
+MAX_OUTPUT = 200_000  # characters one rendering may produce: far more than a year's report prose
 
 
 class NarrativeError(Exception):
@@ -62,8 +66,6 @@ def _printable(value: Any) -> str:
 
 class TemplateProblem(UsageError):
     """A narrative template that cannot be used (exit status 2): where, which line, what."""
-
-    from_return = False  # the text came from a return (one agency's problem, not the run's)
 
     def __init__(self, where: str, line: int | None, what: str):
         self.where, self.line, self.what = where, line, what
@@ -211,6 +213,9 @@ def _reject(node: nodes.Node, where: str, blocks: bool) -> None:
         _reject(child, where, blocks)
 
 
+_TOO_DEEP = "模板嵌套过深或表达式过长（如一个表达式中有几百项），请拆短"
+
+
 def compile_text(source: str, where: str, *, blocks: bool = False) -> Compiled:
     """Parse and check a template; its syntax errors and forbidden parts name the line."""
     filename = f"<narrative:{where}>"
@@ -219,8 +224,8 @@ def compile_text(source: str, where: str, *, blocks: bool = False) -> Compiled:
         _reject(tree, where, blocks)
     except TemplateSyntaxError as e:
         raise TemplateProblem(where, e.lineno, f"模板语法错误（{e.message}）") from None
-    except RecursionError:
-        raise TemplateProblem(where, None, "模板嵌套过深") from None
+    except (RecursionError, SyntaxError, MemoryError):
+        raise TemplateProblem(where, None, _TOO_DEEP) from None
     if blocks:
         stray = [n for n in tree.body if not isinstance(n, nodes.Block)
                  and not (isinstance(n, nodes.Output) and all(isinstance(x, nodes.TemplateData) and not x.data.strip()
@@ -231,6 +236,8 @@ def compile_text(source: str, where: str, *, blocks: bool = False) -> Compiled:
         code = ENV.compile(tree, name=where, filename=filename)
     except TemplateSyntaxError as e:
         raise TemplateProblem(where, e.lineno, f"模板错误（{e.message}）") from None
+    except (RecursionError, SyntaxError, MemoryError):  # Python's own compiler: 300 terms in one expression
+        raise TemplateProblem(where, None, _TOO_DEEP) from None
     return Compiled(where, filename, ENV.template_class.from_code(ENV, code, ENV.make_globals(None)))
 
 
@@ -263,10 +270,13 @@ def render(compiled: Compiled, namespace: Namespace, block: str | None = None) -
     template = compiled.template
     context = template.new_context({name: namespace.lookup(name) for name in namespace.names()})
     try:
-        return concat(template.blocks[block](context) if block else template.root_render_func(context))
+        text = concat(template.blocks[block](context) if block else template.root_render_func(context))
     except Exception as e:
         raise TemplateProblem(compiled.where, _template_line(compiled, e.__traceback__),
                               _explain(e, list(dotted_names(namespace)))) from None
+    if len(text) > MAX_OUTPUT:
+        raise TemplateProblem(compiled.where, None, f"生成的文字过长（超过 {MAX_OUTPUT} 个字符），请精简模板")
+    return text
 
 
 def load_file(path: str | Path) -> Compiled:

@@ -49,8 +49,8 @@ class Outcome:
     written: list[Path] = field(default_factory=list)
     drafts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. an older duplicate return left out
-    refused: list[str] = field(default_factory=list)  # returns with errors: exit 1
-    failed: list[str] = field(default_factory=list)  # unusable narrative in a return: exit 2
+    refused: list[str] = field(default_factory=list)  # returns with errors, unusable inputs: exit 1
+    failed: list[str] = field(default_factory=list)  # the narrative template failed for an agency: exit 2
 
     @property
     def status(self) -> int:
@@ -200,10 +200,10 @@ def write_reports(input_path: str | Path, p: Plan, narrative: Narrative, *, allo
         data = source.load()
         try:
             report = compose(data, narrative)
-        except TemplateProblem as e:
-            if p.single or not e.from_return:
+        except TemplateProblem as e:  # the coordinator's template failed on this agency's figures
+            if p.single:
                 raise
-            outcome.failed.append(f"{source.label}：{e}")
+            outcome.failed.append(f"{source.label}：未生成报告。{e}")
             continue
         if report.draft:
             outcome.drafts.append(source.label)
