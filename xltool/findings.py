@@ -79,6 +79,21 @@ CATALOGUE: dict[str, Code] = {
         fix="年度报告开头需要写明联系方式，请补充。"),
     "duplicate-return": Code("warning", "重复报送", "two returns of the same agency; the one used is named",
         fix="如需采用本份，请重新报送。"),
+    "value-formula-constant": Code("warning", "数字以公式填写",
+                                   "an input holds a formula of constants only (`=12+9`); xltool computes its value "
+                                   "from the constants and uses that (a saved value that differs is not used)",
+        fix="请直接输入计算结果，不要在填报单元格中使用公式。"),
+    "value-formula": Code("error", "填报单元格含公式",
+                          "an input holds any other formula: a reference, a volatile or web function, an external "
+                          "link; no value is used",
+        fix="填报单元格只能直接输入数字或文字，不能引用其他单元格、其他文件或网络数据，也不能使用 NOW() 等函数。"
+            "请删除公式，直接输入数字。"),
+    "name-moved": Code("error", "名称指向被改动", "a defined name of the form points elsewhere than the spec's cell",
+        fix="已按下发表格中的单元格读取。请使用下发的填报表填写，不要在“名称管理器”中修改名称。"),
+    "hidden-figures": Code("warning", "有隐藏的数字",
+                           "sheets or rows holding figures were hidden, or figures appear outside the form's cells",
+        fix="只读取下发表格中填报单元格的数字，隐藏处或表格以外的数字不会被读取和汇总。"
+            "请取消隐藏并删除多余的数字和工作表，确认表格中的数字无误后重新报送。"),
 }
 
 
@@ -119,6 +134,12 @@ def fmt(v: Any) -> str:
     if isinstance(v, Decimal):
         return format(v.normalize(), "f") if v != v.to_integral_value() else str(int(v))
     return str(v)
+
+
+def shown(text: str | None, limit: int = 40) -> str:
+    """A cell's text as a message quotes it: on one line, at most `limit` characters."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit] + f"…（共 {len(text)} 个字符）"
 
 
 def where(spec, key: str, sheet: str | None, cell: str | None) -> str:

@@ -32,5 +32,5 @@ class Context:
 
 
 def families():
-    from xltool.checks import identity, narrative, rules, structure, values
-    return (identity, structure, values, rules, narrative)
+    from xltool.checks import hidden, identity, narrative, rules, structure, values
+    return (identity, structure, values, rules, narrative, hidden)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from xltool.findings import finding, fmt, where
+from xltool.findings import finding, fmt, shown, where
+from xltool.form.returns import LARGEST_TEXT, out_of_range
 
 
 def _value_findings(ctx, key: str):
@@ -17,17 +18,42 @@ def _value_findings(ctx, key: str):
     if e.kind == "blank":
         yield finding("value-blank", f"{at}未填写。", **kw)
         return
-    if e.kind in ("text", "other"):
-        yield finding("value-not-number", f"{at}填写的“{e.text}”不是数字。", **kw)
+    if e.kind == "formula":
+        yield _formula_finding(at, e, kw)
         return
+    if e.kind in ("text", "other"):
+        if e.text is not None and out_of_range(e.text):
+            yield finding("value-not-number", f"{at}填写的“{shown(e.text)}”超出了可填写的数值范围"
+                                              f"（绝对值应小于{LARGEST_TEXT}），不能作为数字读取。", **kw)
+        else:
+            yield finding("value-not-number", f"{at}填写的“{shown(e.text)}”不是数字。", **kw)
+        return
+    if e.kind == "formula-constant":
+        saved = f"（文件中保存的结果 {shown(e.text)} 未采用）" if e.saved is not None and e.saved != e.value else ""
+        yield finding("value-formula-constant", f"{at}填写的是公式“={shown(e.formula)}”，已按公式中的数字计算为 "
+                                                f"{fmt(e.value)} 读取{saved}。", **kw)
     if e.kind == "text-number":
-        yield finding("value-text-number", f"{at}的“{e.text}”是以文本形式输入的数字（如全角数字或带空格），"
+        yield finding("value-text-number", f"{at}的“{shown(e.text)}”是以文本形式输入的数字（如全角数字或带空格），"
                                            f"已按 {fmt(e.value)} 读取。", **kw)
     value = e.value
     if value < 0:
         yield finding("value-negative", f"{at}填写了负数 {fmt(value)}。", **kw)
     if cell.type == "count" and isinstance(value, Decimal):
         yield finding("value-not-integer", f"{at}填写了 {fmt(value)}，件数应为整数。", **kw)
+
+
+def _formula_finding(at: str, e, kw):
+    return finding("value-formula", f"{at}填写的是公式“={shown(e.formula)}”，不是直接输入的数字或文字，"
+                                    "其结果未被采用。", **kw)
+
+
+def _text_formulas(ctx):
+    """Text inputs (narrative, contacts) holding a formula: its result is not used either."""
+    spec = ctx.spec
+    for key in spec.input_keys:
+        e = ctx.ret.entries[key]
+        if not spec.cells[key].numeric and e.kind == "formula":
+            yield _formula_finding(where(spec, key, e.sheet, e.ref), e, {"sheet": e.sheet, "cell": e.ref, "key": key})
 
 
 def _fee_unit(ctx):
@@ -65,5 +91,6 @@ def check(ctx):
     for key in spec.input_keys:
         if spec.cells[key].numeric:
             yield from _value_findings(ctx, key)
+    yield from _text_formulas(ctx)
     yield from _fee_unit(ctx)
     yield from _processing_fee(ctx)

@@ -7,6 +7,8 @@ until every term is a number, then 通过 when the signed sums of its two sides 
 
 from __future__ import annotations
 
+import decimal
+import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -22,6 +24,153 @@ ALL_PASS = "全部校验通过"
 
 def is_number(v: Any) -> bool:
     return type(v) in NUMBER_TYPES  # not bool, which is an int to isinstance
+
+
+# -- numbers a clerk can type --------------------------------------------------------------------
+
+LARGEST = Decimal(10) ** 15  # a spreadsheet keeps 15 significant digits; fill refuses more too
+SMALLEST_EXPONENT = -30  # below 1E-30 nothing a return holds is meant (a fee is in 万元)
+# Digits and exponent bounded before any Decimal work: "1e99999999" or a 100,000-digit run is
+# refused by the pattern, never handed to Decimal or int.
+_NUMBER = re.compile(r"[+-]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][+-]?\d{1,4})?", re.ASCII)
+
+
+def bounded_decimal(text: str) -> Decimal | None:
+    """A plain number (ASCII digits, a sign, a point, an exponent) within what a return can hold:
+    |x| < 10^15, and zero or at least 1E-30. None for anything else."""
+    if len(text) > 80 or not _NUMBER.fullmatch(text):
+        return None
+    d = Decimal(text)
+    if not d:
+        return Decimal(0)
+    return d if SMALLEST_EXPONENT <= d.adjusted() < 15 else None
+
+
+# -- a formula of constants ----------------------------------------------------------------------
+
+MAX_FORMULA = 200  # characters: =12+9, =(3+4)*2 — what a clerk types as arithmetic
+MAX_NESTING = 20  # parentheses and signs, one inside another
+_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|([-+*/^%()]))", re.ASCII)
+
+
+class _NotConstant(Exception):
+    pass
+
+
+def constant_value(formula: str) -> Decimal | None:
+    """The value of a formula made of constants only (numbers, + - * / ^ %, parentheses, signs),
+    computed as a spreadsheet does (Excel's precedence: sign, then %, then ^ left to right, then
+    * /, then + -) and kept to 15 significant digits. None when the formula holds anything else
+    (a reference, a function, a name, text) or cannot be computed within bounds."""
+    text = formula.strip()
+    text = text[1:] if text.startswith("=") else text
+    if not text or len(text) > MAX_FORMULA:
+        return None
+    tokens: list[Decimal | str] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            if text[pos:].strip():
+                return None
+            break
+        if m[1] is not None:
+            number = bounded_decimal(m[1])
+            if number is None:
+                return None
+            tokens.append(number)
+        else:
+            tokens.append(m[2])
+        pos = m.end()
+    try:
+        with decimal.localcontext() as ctx:
+            ctx.prec, ctx.Emax, ctx.Emin = 28, 60, -60
+            ctx.traps.update({decimal.Overflow: True, decimal.Underflow: True, decimal.InvalidOperation: True,
+                              decimal.DivisionByZero: True})
+            value = _Parser(tokens).run()
+            ctx.prec = 15
+            value = +value
+    except (_NotConstant, decimal.DecimalException):
+        return None
+    if value and not SMALLEST_EXPONENT <= value.adjusted() < 15:
+        return None
+    return value if value else Decimal(0)
+
+
+class _Parser:
+    """Recursive descent over the tokens; depth bounded by MAX_NESTING."""
+
+    def __init__(self, tokens: list[Decimal | str]):
+        self.tokens, self.i, self.depth = tokens, 0, 0
+
+    def run(self) -> Decimal:
+        value = self.sum()
+        if self.i != len(self.tokens):
+            raise _NotConstant
+        return value
+
+    def _peek(self) -> Decimal | str | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def _take(self) -> Decimal | str | None:
+        token = self._peek()
+        self.i += 1
+        return token
+
+    def sum(self) -> Decimal:
+        value = self.product()
+        while self._peek() in ("+", "-"):
+            op, right = self._take(), self.product()
+            value = value + right if op == "+" else value - right
+        return value
+
+    def product(self) -> Decimal:
+        value = self.power()
+        while self._peek() in ("*", "/"):
+            op, right = self._take(), self.power()
+            value = value * right if op == "*" else value / right
+        return value
+
+    def power(self) -> Decimal:
+        value = self.signed()
+        while self._peek() == "^":
+            self._take()
+            exponent = self.signed()
+            if abs(exponent) > 60:
+                raise _NotConstant
+            value = value ** exponent
+        return value
+
+    def signed(self) -> Decimal:
+        if self._peek() in ("+", "-"):
+            op = self._take()
+            self._enter()
+            value = self.signed()
+            self.depth -= 1
+            return -value if op == "-" else value
+        value = self.primary()
+        while self._peek() == "%":
+            self._take()
+            value = value / 100
+        return value
+
+    def primary(self) -> Decimal:
+        token = self._take()
+        if isinstance(token, Decimal):
+            return token
+        if token != "(":
+            raise _NotConstant
+        self._enter()
+        value = self.sum()
+        self.depth -= 1
+        if self._take() != ")":
+            raise _NotConstant
+        return value
+
+    def _enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise _NotConstant
 
 
 # -- totals ------------------------------------------------------------------------------------

@@ -10,14 +10,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from xltool.errors import InputError
 from xltool.form import calc
+from xltool.form.formulas import bounded_decimal, constant_value
 from xltool.form.layout import layout_for
 from xltool.form.spec import FormNotFound, Spec, all_specs, get_spec, latest_spec
 from xltool.office.book import Book, Cell
@@ -41,11 +43,13 @@ class Entry:
     key: str
     sheet: str | None
     ref: str | None
-    kind: str  # blank | number | text-number | text | missing | other
+    # blank | number | text-number | text | missing | other; for an input holding a formula:
+    # formula-constant (arithmetic of constants, computed by us) | formula (anything else, not used)
+    kind: str
     value: Any = None  # int | Decimal | str (text fields) | None
     text: str | None = None  # the cell's text, when it is text
     formula: str | None = None
-    saved: Decimal | None = None  # a formula's saved value
+    saved: Decimal | None = None  # a formula's saved value (a number within range, else None)
     locked: bool = True
 
 
@@ -98,17 +102,32 @@ def json_number(v: Any) -> int | float | None:
     return v
 
 
-@functools.lru_cache(maxsize=8192)
+MAX_TYPED = 100  # characters: a number typed with spaces and separators is never longer
+LARGEST_TEXT = " 10 的 15 次方"  # formulas.LARGEST, as a message says it
+
+
 def parse_number(text: str) -> Decimal | None:
-    """A number typed as text: full-width digits and signs, spaces and thousands separators."""
-    s = unicodedata.normalize("NFKC", text).strip().replace(",", "").replace(" ", "")
-    if not s or s.lower() in ("nan", "inf", "-inf", "infinity", "+inf"):
+    """A number typed as text: full-width digits and signs, spaces and thousands separators.
+    Bounded before any Decimal work (length, digits, exponent): |x| < 10^15, what fill accepts
+    too; None for anything else, "1e5000" and a 100,000-digit run included."""
+    if len(text) > MAX_TYPED:
         return None
-    try:
-        d = Decimal(s)
-    except InvalidOperation:
-        return None
-    return d if d.is_finite() else None
+    return _parse_number(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_number(text: str) -> Decimal | None:
+    return bounded_decimal(unicodedata.normalize("NFKC", text).strip().replace(",", "").replace(" ", ""))
+
+
+_NUMBER_LIKE = re.compile(r"[+\-]?[0-9.,\s]+(?:[eE][+\-]?[0-9]+)?")  # linear: no nested repeats
+
+
+def out_of_range(text: str) -> bool:
+    """Text written like a number but beyond what a return can hold (1e5000, 20 digits)."""
+    s = unicodedata.normalize("NFKC", text[:200_000]).strip()
+    return (parse_number(text) is None and _NUMBER_LIKE.fullmatch(s) is not None
+            and any("0" <= ch <= "9" for ch in s))
 
 
 def normalise(d: Decimal) -> int | Decimal:
@@ -128,6 +147,8 @@ def _entry(spec: Spec, book: Book, key: str, where: tuple[str, int, int] | None)
         return e
     e.formula = cell.formula
     raw = cell.value
+    if cell.formula is not None and not cell_spec.is_total:
+        return _input_formula(e, cell, cell_spec.numeric)
     if not cell_spec.numeric:
         e.kind, e.value = ("text", raw) if raw not in (None, "") else ("blank", None)
         if cell.type == "n" and raw is not None:
@@ -155,6 +176,21 @@ def _entry(spec: Spec, book: Book, key: str, where: tuple[str, int, int] | None)
             e.kind, e.value = "text-number", normalise(num)
     elif cell.type in ("b", "e"):
         e.kind, e.text = "other", raw
+    return e
+
+
+def _input_formula(e: Entry, cell: Cell, numeric: bool) -> Entry:
+    """An input cell holding a formula. Arithmetic of constants (=12+9) is computed here, from
+    the constants, whatever value the file saved; any other formula (a reference, NOW(), an
+    external link, WEBSERVICE) gives no value at all."""
+    e.text = cell.value
+    if cell.type == "n" and cell.value:
+        e.saved = parse_number(cell.value)
+    value = constant_value(cell.formula or "") if numeric else None
+    if value is None:
+        e.kind = "formula"
+    else:
+        e.kind, e.value = "formula-constant", normalise(value)
     return e
 
 
@@ -207,10 +243,10 @@ def from_book(book: Book, file: str = "", sha256: str = "") -> Return:
     layout = layout_for(spec)
     entries = {}
     for key in spec.cells:
-        where = book.names.get(key)
-        if where is None and key in layout.by_key:
-            item = layout.by_key[key]
-            where = (item.sheet, item.row, item.col)
+        # the spec's cell, the one the clerk sees: a defined name pointing elsewhere (a hidden
+        # copy of the sheet) is a finding (name-moved), never where figures are read from
+        item = layout.by_key.get(key)
+        where = (item.sheet, item.row, item.col) if item is not None else book.names.get(key)
         entries[key] = _entry(spec, book, key, where)
     ret = Return(spec, file, sha256, book, meta, year, entries)
     inputs = {}
@@ -219,18 +255,23 @@ def from_book(book: Book, file: str = "", sha256: str = "") -> Return:
         if cell.is_total:
             continue
         if cell.numeric:
-            ret.values[key] = e.value if e.kind in ("number", "text-number") else None
+            ret.values[key] = e.value if e.kind in NUMBER_KINDS else None
             if e.kind in ("text", "other") and e.text is not None:
                 ret.raw[key] = e.text
+            elif e.kind == "formula":
+                ret.raw[key] = "=" + (e.formula or "")
             inputs[key] = ret.values[key]
         else:
-            ret.values[key] = e.value if e.value is not None else ""
+            ret.values[key] = e.value if e.value is not None and e.kind != "formula" else ""
     ret.values.update(calc.totals(spec, inputs))
     # a total is None while any of its inputs is unknown: a blank is not a zero
     for key in spec.total_keys:
         if any(ret.values.get(k) is None for k in _leaf_inputs(spec, key)):
             ret.values[key] = None
     return ret
+
+
+NUMBER_KINDS = ("number", "text-number", "formula-constant")  # an input whose figure is used
 
 
 @functools.cache

@@ -4,7 +4,7 @@ defined names, which styles are locked. Readers: xlsx.py (fast, lazy), xls.py (l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
@@ -14,7 +14,8 @@ class Cell:
     type: str  # n (number), s (text), b (boolean), e (error), "" (blank)
     value: str | None  # the raw text: a number's digits, a string, a formula's saved value
     formula: str | None = None
-    style: int = 0
+    style: int = 0  # an index into the book's styles; -1 when the file's index was not a number
+    hidden: bool = False  # its row or column is hidden (or has zero height or width)
 
 
 class Sheet:
@@ -50,6 +51,7 @@ class Book:
     modified: str | None = None
     has_macros: bool = False
     formulas_known: bool = True  # False for a legacy .xls, whose formulas we cannot see
+    unparsed_names: dict[str, str] = field(default_factory=dict)  # defined name -> its text, when not one cell
 
     def cell(self, name: str) -> Cell | None:
         where = self.names.get(name)
@@ -60,4 +62,4 @@ class Book:
     def is_locked(self, cell: Cell | None) -> bool:
         if cell is None:
             return True
-        return self.locked_styles[cell.style] if cell.style < len(self.locked_styles) else True
+        return self.locked_styles[cell.style] if 0 <= cell.style < len(self.locked_styles) else True

@@ -41,14 +41,27 @@ class ContainerError(InputError):
 
 @dataclass(frozen=True)
 class Limits:
+    """Deterministic budgets (bytes, elements, cells), never time: a finding must not depend on
+    the machine's load. Our own return's sheets are a few tens of KB with a few hundred cells;
+    the budgets leave generous headroom above that and stop a crafted file quickly."""
+
     max_file_bytes: int = 50 * MiB
     max_entries: int = 2000
     max_entry_bytes: int = 64 * MiB  # actually decompressed, per member
     max_total_bytes: int = 200 * MiB  # actually decompressed, over the members read
     max_ratio: float = 200  # declared expansion, for members over RATIO_FLOOR
+    # What a reader parses into a tree (parse_part); a merged workbook's large per-agency sheet
+    # is decompressed but never parsed, so these hold for it too.
+    max_part_bytes: int = 8 * MiB  # one XML part: a sheet, the shared strings, the styles
+    max_tags: int = 1_000_000  # "<" in one part (so elements, at most), counted before the tree is built
+    max_cells: int = 100_000  # cells in one sheet
+    max_book_cells: int = 300_000  # cells in all the sheets of a workbook that are read
 
 
 DEFAULT_LIMITS = Limits()
+# Reading a return (or a merged workbook, whose per-agency sheet of 2,000 agencies is ~15 MB):
+# what is decompressed at all is bounded much lower than for packages in general.
+RETURN_LIMITS = Limits(max_entry_bytes=32 * MiB, max_total_bytes=64 * MiB)
 RATIO_FLOOR = 1 * MiB  # small members may compress very well (empty sheets); only big ones matter
 
 
@@ -145,6 +158,19 @@ def check_xml(data: bytes) -> None:
         raise _bad_xml()
     if _DTD_BYTES.search(data):
         raise _dtd_refused()
+
+
+def parse_part(data: bytes, what: str, limits: Limits = DEFAULT_LIMITS) -> etree._Element:
+    """Parse one part within the budgets of `limits` (bytes and elements, counted before the tree
+    is built; depth is bounded by the parser at 256 levels). `what` names the part for the message."""
+    if len(data) > limits.max_part_bytes:
+        raise _too_large(f"{what}的内容异常庞大（解压后 {_mb(len(data))}，上限 {_mb(limits.max_part_bytes)}），"
+                         "远超正常报送表，")
+    tags = data.count(b"<")  # every element, comment or declaration opens with "<"
+    if tags > limits.max_tags:
+        raise _too_large(f"{what}的内部结构异常庞大（{tags} 个 XML 标记，上限 {limits.max_tags} 个），"
+                         "远超正常报送表，")
+    return parse_xml(data)
 
 
 def parse_xml(data: bytes) -> etree._Element:

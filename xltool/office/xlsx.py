@@ -12,8 +12,16 @@ import posixpath
 import re
 
 from xltool.office.book import Book, Cell, Sheet
-from xltool.office.cells import parse_name_ref, parse_ref, shift_formula
-from xltool.office.container import Container, ContainerError, check_xml, open_container, parse_xml
+from xltool.office.cells import MAX_COLS, parse_name_ref, parse_ref, shift_formula
+from xltool.office.container import (
+    RETURN_LIMITS,
+    Container,
+    ContainerError,
+    Limits,
+    check_xml,
+    open_container,
+    parse_part,
+)
 from xltool.office.xls import book_from_xls
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -33,34 +41,52 @@ _PROTECTION = re.compile(rb"<(?:\w+:)?sheetProtection\b([^>]*)>")
 _PROTECTED = re.compile(rb"""\bsheet\s*=\s*["'](?:1|true)["']""")
 
 
-def _sheet(name: str, state: str, part: str | None, xml: bytes | None, strings: list[str]) -> Sheet:
+class _Budget:
+    """The cells read so far from one workbook's sheets, against the limits."""
+
+    def __init__(self, limits: Limits):
+        self.limits, self.cells = limits, 0
+
+    def room(self) -> int:
+        """How many cells the next sheet may hold."""
+        return min(self.limits.max_cells, self.limits.max_book_cells - self.cells)
+
+    def over(self, sheet: str) -> ContainerError:
+        return ContainerError("file-too-large", f"工作表“{sheet}”中的单元格数量异常庞大（一个工作表上限 "
+                              f"{self.limits.max_cells} 个，整个工作簿上限 {self.limits.max_book_cells} 个），"
+                              "远超正常报送表，已拒绝读取。"
+                              "请使用下发的报送表填写，在 Excel 或 WPS 中另存为 Excel 工作簿（.xlsx）后再报送。")
+
+
+def _sheet(name: str, state: str, part: str | None, xml: bytes | None, strings: list[str],
+           budget: _Budget) -> Sheet:
     if xml is None:
         return Sheet(name, state, part)
     check_xml(xml)  # hostile parts are refused on loading, parsed or not
     m = _PROTECTION.search(xml)
     return Sheet(name, state, part, protected=bool(m and _PROTECTED.search(m.group(1))),
-                 load=lambda: _sheet_cells(parse_xml(xml), strings))
+                 load=lambda: _sheet_cells(parse_part(xml, f"工作表“{name}”", budget.limits), strings, name, budget))
 
 
-def _rels(part: str, parts: dict[str, bytes]) -> dict[str, str]:
+def _rels(part: str, parts: dict[str, bytes], limits: Limits) -> dict[str, str]:
     path = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
     if path not in parts:
         return {}
     base = posixpath.dirname(part)
     out = {}
-    for rel in parse_xml(parts[path]).iter(PKG_REL + "Relationship"):
+    for rel in parse_part(parts[path], "关系部件", limits).iter(PKG_REL + "Relationship"):
         target = rel.get("Target", "")
         target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
         out[rel.get("Id", "")] = target
     return out
 
 
-def _shared_strings(parts: dict[str, bytes], target: str | None) -> list[str]:
+def _shared_strings(parts: dict[str, bytes], target: str | None, limits: Limits) -> list[str]:
     if not target or target not in parts:
         return []
     out = []
     t_tag, rph_tag = NS + "t", NS + "rPh"
-    for si in parse_xml(parts[target]).iter(NS + "si"):
+    for si in parse_part(parts[target], "共享字符串", limits).iter(NS + "si"):
         first = si[0] if len(si) == 1 else None
         if first is not None and first.tag == t_tag:  # plain text, the usual case
             out.append(first.text or "")
@@ -69,10 +95,10 @@ def _shared_strings(parts: dict[str, bytes], target: str | None) -> list[str]:
     return out
 
 
-def _locked_styles(parts: dict[str, bytes], target: str | None) -> list[bool]:
+def _locked_styles(parts: dict[str, bytes], target: str | None, limits: Limits) -> list[bool]:
     if not target or target not in parts:
         return [True]
-    root = parse_xml(parts[target])
+    root = parse_part(parts[target], "样式", limits)
     xfs = root.find(NS + "cellXfs")
     out = []
     for xf in xfs if xfs is not None else ():
@@ -81,94 +107,160 @@ def _locked_styles(parts: dict[str, bytes], target: str | None) -> list[bool]:
     return out or [True]
 
 
-def _sheet_cells(root, strings: list[str]) -> dict[tuple[int, int], Cell]:
+_STYLE = re.compile(r"[0-9]{1,6}")
+_INDEX = re.compile(r"[0-9]{1,5}")  # a column number in <col min max>: at most 16,384
+
+
+def _style(text: str | None) -> int:
+    """A cell's style index; -1 (locked, like any unknown style) when it is not a small number."""
+    if text is None or text == "":
+        return 0
+    return int(text) if _STYLE.fullmatch(text) else -1
+
+
+def _zero(size: str | None) -> bool:
+    """A row height or column width of zero: the row or column is as good as hidden."""
+    try:
+        return size is not None and len(size) < 40 and float(size) == 0
+    except ValueError:
+        return False
+
+
+def _hidden_columns(root) -> bytearray:
+    """A flag per column of the grid: hidden (or zero width) by a <col> range."""
+    diff = [0] * (MAX_COLS + 1)
+    for col in root.iter(NS + "col"):
+        if col.get("hidden") in ("1", "true") or _zero(col.get("width")):
+            lo, hi = col.get("min", ""), col.get("max", "")
+            if _INDEX.fullmatch(lo) and _INDEX.fullmatch(hi):
+                a, b = max(int(lo), 1) - 1, min(int(hi), MAX_COLS) - 1
+                if a <= b:
+                    diff[a] += 1
+                    diff[b + 1] -= 1
+    out, level = bytearray(MAX_COLS), 0
+    for i in range(MAX_COLS):
+        level += diff[i]
+        out[i] = level > 0
+    return out
+
+
+def _bad_ref(sheet: str, ref: str) -> ContainerError:
+    shown = ref[:20].translate({c: None for c in range(32)})
+    return ContainerError("file-unreadable", f"工作表“{sheet}”中有无法识别的单元格地址“{shown}”（应为 D7 这样的地址），"
+                          "文件可能被其他程序改写或已损坏，无法可靠读取。请在 Excel 或 WPS 中打开后，另存为 Excel 工作簿（.xlsx）再报送。")
+
+
+def _sheet_cells(root, strings: list[str], name: str, budget: _Budget) -> dict[tuple[int, int], Cell]:
     shared: dict[str, tuple[int, int, str]] = {}
-    c_tag, v_tag, f_tag, is_tag, t_tag = NS + "c", NS + "v", NS + "f", NS + "is", NS + "t"
+    row_tag, c_tag, v_tag, f_tag, is_tag, t_tag = NS + "row", NS + "c", NS + "v", NS + "f", NS + "is", NS + "t"
     cells: dict[tuple[int, int], Cell] = {}
-    for c in root.iter(c_tag):
-        ref = c.get("r")
-        if ref is None:
-            continue
-        row, col = parse_ref(ref)
-        t = c.get("t", "n")
-        value = formula = None
-        for child in c:
-            tag = child.tag
-            if tag == v_tag:
-                value = child.text
-            elif tag == f_tag:
-                formula = child.text
-                if child.get("t") == "shared":
-                    si = child.get("si")
-                    if formula:
-                        shared[si] = (row, col, formula)
-                    elif si in shared:
-                        r0, c0, master = shared[si]
-                        formula = shift_formula(master, row - r0, col - c0)
-                elif formula is None:
-                    formula = ""
-            elif tag == is_tag:
-                value = "".join(x.text or "" for x in child.iter(t_tag))
-        if t == "s":
+    data = root.find(NS + "sheetData")
+    if data is None:
+        return cells
+    hidden_cols = _hidden_columns(root) if root.find(NS + "cols") is not None else None
+    room = budget.room()
+    for row_element in data.iterchildren(row_tag):
+        row_hidden = row_element.get("hidden") in ("1", "true") or _zero(row_element.get("ht"))
+        for c in row_element.iterchildren(c_tag):
+            ref = c.get("r")
+            if ref is None:
+                continue  # a cell placed by position only (issue 12): not read
+            if len(cells) >= room:
+                raise budget.over(name)
             try:
-                value = strings[int(value or "")]
-            except (TypeError, ValueError, IndexError):
-                value = None
-            kind = "s"
-        elif t in ("inlineStr", "str"):
-            kind = "s"
-        elif t in ("b", "e"):
-            kind = t
-        else:
-            kind = "n" if value is not None else ""
-        cells[(row, col)] = Cell(row, col, kind, value, formula, int(c.get("s", 0) or 0))
+                row, col = parse_ref(ref)
+            except ValueError:
+                raise _bad_ref(name, ref) from None
+            t = c.get("t", "n")
+            value = formula = None
+            for child in c:
+                tag = child.tag
+                if tag == v_tag:
+                    value = child.text
+                elif tag == f_tag:
+                    formula = child.text
+                    if child.get("t") == "shared":
+                        si = child.get("si")
+                        if formula:
+                            shared[si] = (row, col, formula)
+                        elif si in shared:
+                            r0, c0, master = shared[si]
+                            formula = shift_formula(master, row - r0, col - c0)
+                    elif formula is None:
+                        formula = ""
+                elif tag == is_tag:
+                    value = "".join(x.text or "" for x in child.iter(t_tag))
+            if t == "s":
+                try:
+                    index = int(value or "")
+                    value = strings[index] if index >= 0 else None
+                except (TypeError, ValueError, IndexError):
+                    value = None
+                kind = "s"
+            elif t in ("inlineStr", "str"):
+                kind = "s"
+            elif t in ("b", "e"):
+                kind = t
+            else:
+                kind = "n" if value is not None else ""
+            hidden = row_hidden or bool(hidden_cols and hidden_cols[col])
+            cells[(row, col)] = Cell(row, col, kind, value, formula, _style(c.get("s")), hidden)
+    budget.cells += len(cells)
     return cells
 
 
-def _core_modified(parts: dict[str, bytes]) -> str | None:
+def _core_modified(parts: dict[str, bytes], limits: Limits) -> str | None:
     data = parts.get("docProps/core.xml")
     if not data:
         return None
-    node = parse_xml(data).find("dcterms:modified", CORE_NS)
+    node = parse_part(data, "文档属性", limits).find("dcterms:modified", CORE_NS)
     return node.text.strip() if node is not None and node.text else None
 
 
-def book_from_container(box: Container) -> Book:
+def book_from_container(box: Container, limits: Limits = RETURN_LIMITS) -> Book:
     if box.kind == "xls":
         return book_from_xls(box.data or b"")
     parts = box.parts
-    wb_part = _main_part(parts)
+    wb_part = _main_part(parts, limits)
     if wb_part not in parts:
         raise ContainerError("file-unreadable", "文件缺少工作簿主体（xl/workbook.xml），不是完整的 Excel 工作簿。")
-    rels = _rels(wb_part, parts)
-    root = parse_xml(parts[wb_part])
+    rels = _rels(wb_part, parts, limits)
+    root = parse_part(parts[wb_part], "工作簿主体", limits)
     targets = {posixpath.basename(t): t for t in rels.values()}
-    strings = _shared_strings(parts, next((t for n, t in targets.items() if n.startswith("sharedStrings")), None))
-    locked = _locked_styles(parts, next((t for n, t in targets.items() if n.startswith("styles")), None))
+    strings = _shared_strings(parts, next((t for n, t in targets.items() if n.startswith("sharedStrings")), None), limits)
+    locked = _locked_styles(parts, next((t for n, t in targets.items() if n.startswith("styles")), None), limits)
+    budget = _Budget(limits)
     sheets: dict[str, Sheet] = {}
     for s in root.iter(NS + "sheet"):
         name = s.get("name", "")
         target = rels.get(s.get(REL_NS + "id", ""))
-        sheets[name] = _sheet(name, s.get("state", "visible"), target, parts.get(target or ""), strings)
+        sheets[name] = _sheet(name, s.get("state", "visible"), target, parts.get(target or ""), strings, budget)
     names: dict[str, tuple[str, int, int]] = {}
+    unparsed: dict[str, str] = {}
     for d in root.iter(NS + "definedName"):
-        if d.get("localSheetId") is None and d.text:
-            where = parse_name_ref(d.text)
-            if where:
-                names[d.get("name", "")] = where
-    return Book(box.kind, sheets, names, locked, _core_modified(parts), box.has_macros)
+        if d.get("localSheetId") is not None:
+            continue
+        name, text = d.get("name", ""), d.text or ""
+        where = parse_name_ref(text) if len(text) < 300 else None
+        if where is None or names.get(name, where) != where:  # not one cell, or defined twice, differently
+            unparsed[name] = text[:300]
+        else:
+            names[name] = where
+    return Book(box.kind, sheets, names, locked, _core_modified(parts, limits), box.has_macros,
+                unparsed_names=unparsed)
 
 
-def _main_part(parts: dict[str, bytes]) -> str:
+def _main_part(parts: dict[str, bytes], limits: Limits) -> str:
     """The workbook part named by the package relationships (usually xl/workbook.xml)."""
     rels = parts.get("_rels/.rels")
     if rels:
-        for rel in parse_xml(rels).iter(PKG_REL + "Relationship"):
+        for rel in parse_part(rels, "包关系", limits).iter(PKG_REL + "Relationship"):
             if rel.get("Type", "").endswith("/officeDocument"):
                 return rel.get("Target", "").lstrip("/")
     return "xl/workbook.xml"
 
 
-def load_book(source) -> Book:
-    """Read a workbook file (path or bytes). Raises ContainerError for anything unreadable."""
-    return book_from_container(open_container(source, _wanted))
+def load_book(source, limits: Limits = RETURN_LIMITS) -> Book:
+    """Read a workbook file (path or bytes) within `limits`. Raises ContainerError for anything
+    unreadable or over the budgets; a sheet's cells are parsed when first read, and may raise then."""
+    return book_from_container(open_container(source, _wanted, limits=limits), limits)
