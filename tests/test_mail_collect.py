@@ -127,14 +127,16 @@ def test_plain_folder_of_files(tmp_path: Path) -> None:
     assert run("collect", usb, "-o", out).exit_code == 0 and tree(out) == before
 
 
-def test_newest_by_message_date_not_mailbox_order(tmp_path: Path) -> None:
+def test_newest_by_arrival_not_mailbox_order(tmp_path: Path) -> None:
     from xltool.form.fill import fill_bytes
 
     final = sample_returns()["001"]
     draft = fill_bytes(final, {"narrative.other": "初稿"})
     box = mailbox.mbox(tmp_path / "box.mbox")
     for data, day, n in ((final, 9, 1), (draft, 5, 2)):  # the newer message comes first in the file
-        box.add(_mail_with(data, "年报.xlsx", f"Wed, {day:02d} Jan 2022 09:00:00 +0800", f"<m{n}@x>"))
+        msg = mailbox.mboxMessage(_mail_with(data, "年报.xlsx", f"Wed, {day:02d} Jan 2022 09:00:00 +0800", f"<m{n}@x>"))
+        msg.set_from(f"MAILER-DAEMON Wed Jan {day:2d} 01:00:00 2022")  # arrival: the From_ line, in UTC
+        box.add(msg)
     box.flush()
     out = tmp_path / "out"
     assert run("collect", tmp_path / "box.mbox", "-o", out).exit_code == 0
@@ -301,12 +303,13 @@ def test_unreadable_file_fails_and_a_rerun_retries_it(tmp_path: Path) -> None:
     mail = tmp_path / "mail"
     mail.mkdir()
     (mail / "good.eml").write_bytes(_mail_with(sample_returns()["001"], "年报.xlsx", "Wed, 05 Jan 2022 09:00:00 +0800", "<g@x>"))
-    later = tmp_path / "later.eml"
-    (mail / "bad.eml").symlink_to(later)  # not readable this time (say, still being copied)
+    later = mail / "incoming" / "later.eml"
+    (mail / "bad.eml").symlink_to("incoming/later.eml")  # not readable this time (say, still being copied)
     out = tmp_path / "out"
     result = run("collect", mail, "-o", out)
     assert result.exit_code == 1 and "bad.eml：无法读取" in result.output and "重新运行会重试" in result.output
     assert list(manifest(out)["current"]) == ["001"]
+    later.parent.mkdir()
     later.write_bytes(_mail_with(sample_returns()["002"], "年报.xlsx", "Thu, 06 Jan 2022 09:00:00 +0800", "<l@x>"))
     assert run("collect", mail, "-o", out).exit_code == 0
     assert sorted(manifest(out)["current"]) == ["001", "002"]

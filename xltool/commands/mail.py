@@ -118,7 +118,7 @@ def collect(source: str, output: str, roster: str | None, since, password_file: 
 
     来源可以是 mbox 文件、Maildir、.eml 文件夹、普通文件夹（U 盘或聊天工具传来的报表），
     或 imap://用户名@服务器:端口/INBOX（imaps://…）。只读：不会标记、移动或删除邮件。
-    每份报表按单位保存全部版本，以邮件日期最新的为当前版本；随附的盖章扫描件等保存在旁边；
+    每份报表按单位保存全部版本，以最后到达的为当前版本（日期不可信的排在最后）；随附的盖章扫描件等保存在旁边；
     无法识别的附件存入 unidentified/ 并注明原因；一切记录在 manifest.json 中。
     重复运行不会重复保存；中途失败后重新运行会从中断处继续。
 
@@ -152,10 +152,12 @@ def _agencies(agencies) -> str:
 
 
 def _list(title: str, lines: list[str]) -> None:
+    from xltool.mail.mime import clean
+
     if lines:
         click.echo(f"{title}：")
         for line in lines:
-            click.echo(f"  - {line}")
+            click.echo(f"  - {clean(line)}")
 
 
 def _report_delivery(report, box: Path, log, verb: str) -> None:
@@ -175,6 +177,7 @@ def _print_summary(source: str, out: Path, s) -> None:
                f"现有 {len(s.current)} 个单位的当前报表，记录见 {out / 'manifest.json'}。")
     _list(f"无法识别的附件（已存入 {out / 'unidentified'}）", [_about(u) for u in s.unidentified])
     _list("过大未保存", [_about(u) for u in s.too_large])
+    _list("已跳过（不是普通文件，或链接指向来源之外）", [f"{u['origin']}：{u.get('reason')}" for u in s.skipped])
     _list("超大附件链接（需手工下载）", [f"{link['from'] or link['origin']}：{link['url']}" for link in s.links])
     _list("提示", s.notes)
     if s.missing:
@@ -190,6 +193,7 @@ def _about(entry: dict[str, Any]) -> str:
 def _summary_json(source: str, s) -> dict[str, Any]:
     return {"source": source, "messages": {"new": s.new_messages, "known": s.known_messages},
             "saved": s.saved, "duplicates": s.duplicates, "companions": s.companions,
-            "unidentified": s.unidentified, "too_large": s.too_large, "links": s.links, "notes": s.notes,
+            "unidentified": s.unidentified, "too_large": s.too_large, "skipped": s.skipped, "links": s.links,
+            "notes": s.notes,
             "failed": [{"origin": o, "reason": r} for o, r in s.failed], "error": s.source_error,
             "current": s.current, "missing": [{"code": a.code, "name": a.name, "email": a.email} for a in s.missing]}

@@ -2,10 +2,15 @@
 
 Every attachment goes through the same safe reader as verify (zip-bomb and entity limits). A
 workbook of our form is filed under its agency code, whoever sent it and whatever its name;
-every version is kept and the newest by message date is current; the scan, photo or Word
-report that came with it is kept beside it; anything else is kept in DIR/unidentified/ with the
-reason. Nothing is lost and nothing is saved twice (SHA-256), and `manifest.json` accounts for
-every message and attachment, so a second run over the same mail changes nothing.
+every version is kept and the manifest says which is current (PRODUCT.md: the latest by arrival,
+dates that cannot be believed last); the scan, photo or Word report that came with it is kept
+beside it; anything else is kept in DIR/unidentified/ with the reason. Nothing is lost and
+nothing is saved twice (SHA-256), and `manifest.json` accounts for every message, attachment and
+skipped file, so a second run over the same mail changes nothing.
+
+One bad item costs that item only: a message that cannot be processed gets a record with the
+reason (and is retried on the next run), and the run goes on. Budgets are in bytes and counts,
+never in time: per message and per run, for what archives expand to and what is written.
 """
 
 from __future__ import annotations
@@ -21,19 +26,30 @@ from typing import Any
 from xltool.form.generate import AGENCY_CODE
 from xltool.form.returns import FormError, Return, from_book
 from xltool.mail import mime
-from xltool.mail.archive import ArchiveError, is_archive, members
-from xltool.mail.sources import Envelope, SourceError
+from xltool.mail.archive import Allowance, ArchiveError, is_archive, members
+from xltool.mail.sources import Envelope, SourceError, message_id
 from xltool.office.container import ContainerError
 from xltool.office.xlsx import load_book
 from xltool.round.manifest import Manifest
 from xltool.round.roster import Agency
-from xltool.util import atomic_write, check_writable_dir, safe_filename
+from xltool.util import atomic_write, check_writable_dir, output_lock, safe_filename
 
 MiB = 1 << 20
 CST = timezone(timedelta(hours=8))  # China Standard Time: the dates people in the round read
 SAVE_EVERY = 50  # messages between manifest saves; files are saved first, so a crash loses no file
 MAX_ARCHIVE_DEPTH = 2
 UNIDENTIFIED = "unidentified"
+NAME_BYTES = 255  # the longest file name common file systems allow, in bytes (UTF-8)
+
+# Budgets, tied to what a reply can honestly hold (a return is well under 1 MB, a sealed scan a
+# few MB): what the archives of one message may expand to and how many files they may hold,
+# what one message may write; and for the whole run, so that many messages at the per-message
+# budget cannot fill the disk either. A message over a run budget waits for the next run.
+MESSAGE_EXPANDED = 100 * MiB
+MESSAGE_ITEMS = 300
+MESSAGE_WRITTEN = 150 * MiB
+RUN_EXPANDED = 1024 * MiB
+RUN_WRITTEN = 2048 * MiB
 
 
 @dataclass
@@ -66,6 +82,7 @@ class Summary:
     companions: int = 0
     unidentified: list[dict[str, Any]] = field(default_factory=list)
     too_large: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (origin, reason): retried next run
@@ -78,21 +95,33 @@ class Summary:
         return not self.failed and self.source_error is None
 
 
+class _Deferred(Exception):
+    """A run budget is spent: this message waits for the next run (nothing of it was written)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+
 def collect(source, out: Path, roster: list[Agency] | None = None, since: date | None = None) -> Summary:
-    """Read every new message of `source` into `out`; a failure part-way keeps what was done."""
+    """Read every new message of `source` into `out`; a failure part-way keeps what was done.
+
+    The output folder is locked for the whole run: a second collect into it is refused (exit 2)
+    rather than made to wait, since a scheduled re-run simply tries again, and a run that waits
+    behind a stuck one would look stuck itself."""
     check_writable_dir(out)
-    manifest = Manifest.open(out)
-    collector = _Collector(manifest, out, roster, None if source.filters_since else since)
-    try:
-        for n, envelope in enumerate(source.envelopes(collector.known), 1):
-            collector.take(envelope)
-            if n % SAVE_EVERY == 0:
-                manifest.save()
-    except SourceError as e:
-        collector.summary.source_error = e.message
-    finally:
-        manifest.save()
-    return collector.finish()
+    with output_lock(out, "另一个 xltool collect 命令"):
+        manifest = Manifest.open(out)
+        collector = _Collector(manifest, out, roster, None if source.filters_since else since)
+        try:
+            for n, envelope in enumerate(source.envelopes(collector.known_download), 1):
+                collector.take(envelope)
+                if n % SAVE_EVERY == 0:
+                    manifest.save()
+        except SourceError as e:
+            collector.summary.source_error = e.message
+        finally:
+            manifest.save()
+        return collector.finish()
 
 
 class _Collector:
@@ -101,9 +130,18 @@ class _Collector:
         self.roster = {a.code: a for a in roster} if roster else None
         self.by_email = {a.email.lower(): a for a in roster or () if a.email}
         self.summary = Summary()
+        self.collected = _iso(datetime.now(timezone.utc))
+        self.run_expanded = self.run_written = 0
+        self.allowance = Allowance(0)
+        self.items_left = 0
 
-    def known(self, key: str) -> bool:
+    def known_download(self, mid: str, size: int, arrived: datetime | None) -> bool:
         """For a source that can skip known messages before downloading them (IMAP)."""
+        seen = self.manifest.known_download(mid, size, _iso(arrived))
+        self.summary.known_messages += seen
+        return seen
+
+    def _known(self, key: str) -> bool:
         seen = self.manifest.known(key)
         self.summary.known_messages += seen
         return seen
@@ -112,9 +150,13 @@ class _Collector:
         if env.error:
             self.summary.failed.append((env.origin, env.error))
             return
+        key = ""
         try:
             if env.raw is not None:
-                record = self._message(env)
+                key, mid, content = self._identity(env.raw)
+                record = self._message(env, key, mid, content)
+            elif env.skipped is not None:
+                record = self._skipped(env)
             elif env.file_name is not None:
                 record = self._loose(env)
             else:
@@ -122,63 +164,118 @@ class _Collector:
         except OSError as e:  # the output folder: disk full, permissions
             self.summary.failed.append((env.origin, f"无法保存：{e.strerror or e}"))
             return
+        except _Deferred as e:
+            self.summary.failed.append((env.origin, e.reason))
+            return
+        except Exception as e:  # hostile input met a gap: this message only; recorded, retried next run
+            reason = f"处理时出错（{type(e).__name__}），已跳过，下次运行时重试。"
+            self.summary.failed.append((env.origin, reason))
+            self.manifest.add({"key": key or f"error:{env.origin}", "origin": env.origin, "error": reason,
+                               "collected": self.collected, "attachments": []})
+            return
         if record is not None:
             self.manifest.add(record)
             self.summary.new_messages += 1
 
     # --- one message ----------------------------------------------------------------------------
 
-    def _message(self, env: Envelope) -> dict[str, Any] | None:
+    def _identity(self, raw: bytes) -> tuple[str, str, str]:
+        """(key, Message-ID, content hash): a message is the same message only when both agree."""
+        content = _content_digest(raw)
+        mid = message_id(raw)[:500]
+        if not mid:
+            return "sha256:" + _raw_digest(raw), "", content
+        return self.manifest.message_key(mid, content), mid, content
+
+    def _message(self, env: Envelope, key: str, mid: str, content: str) -> dict[str, Any] | None:
         assert env.raw is not None  # called for messages only
-        msg = mime.parse(env.raw)
-        key = mime.header_text(msg, "message-id").strip() or "sha256:" + _raw_digest(env.raw)
-        if self.known(key):
+        if self.manifest.known_message(mid, content) if mid else self.manifest.known(key):
+            self.summary.known_messages += 1
             return None
-        when = mime.message_date(msg) or env.fallback_date
-        if self.since and when and when.astimezone(CST).date() < self.since:
+        msg = mime.parse(env.raw)
+        sent = mime.message_date(msg)
+        when, dated_by = next(((t, by) for t, by in ((env.arrived, "arrival"), (sent, "header"),
+                                                     (env.file_time, "file")) if t), (None, None))
+        if self.since and when and _local_date(when) < self.since:
             return None
         name, addr = mime.sender(msg)
         walked = mime.walk(msg)
+        self._start_message(env.origin)
         items = [i for a in walked.attachments for i in self._classify(a.name, a.data, a.size, inline=a.inline_image)]
+        self._end_expansion()
         self._assign_companions(items)
-        stamp = _stamp(when)
         for item in items:
             self._check_return(item, addr)
-            self._store(item, stamp)
-        record = {"key": key, "origin": env.origin, "message_id": key if not key.startswith("sha256:") else None,
-                  "from": addr or None, "from_name": name or None, "subject": mime.header_text(msg, "subject"),
-                  "date": _iso(when), "sender_agency": self._sender_agency(addr),
+        self._store_all(items, _stamp(when))
+        notes = _message_notes(walked, items)
+        header = mime.header_text(msg, "date")
+        if header and sent is None:
+            notes.append(f"邮件日期“{header[:80]}”无法识别或超出范围，未使用。")
+        record = {"key": key, "origin": env.origin, "message_id": mid or None, "content": content,
+                  "size": len(env.raw), "from": addr or None, "from_name": name or None,
+                  "subject": mime.header_text(msg, "subject"), "date": _iso(when), "dated_by": dated_by,
+                  "sent": _iso(sent) if dated_by != "header" else None,
+                  "file_time": _iso(env.file_time) if dated_by != "file" else None,
+                  "collected": self.collected, "sender_agency": self._sender_agency(addr),
                   "attachments": [self._entry(i) for i in items],
-                  "links": mime.large_attachment_links(walked.bodies), "notes": _message_notes(walked, items),
+                  "links": mime.large_attachment_links(walked.bodies), "notes": notes,
                   "defects": sorted(set(walked.defects))}
         self._summarise(record, items)
         return _compact(record)
 
     def _loose(self, env: Envelope) -> dict[str, Any] | None:
-        """A file that came by USB or chat: one attachment without a message; dated by the
-        workbook's own save time, else the file time."""
+        """A file that came by USB or chat: one attachment without a message, dated by its file
+        time (the manifest falls back to the workbook's save time when that cannot be believed)."""
         data = env.data
         key = "file:" + (hashlib.sha256(data).hexdigest() if data is not None else f"{env.origin}:{env.too_large}")
-        if self.known(key):
+        if self._known(key):
             return None
+        self._start_message(env.origin)
         items = self._classify(env.file_name or "", data, env.too_large or len(data or b""))
-        saved = next((_parse_iso(i.ret.saved_at) for i in items if i.ret and i.ret.saved_at), None)
-        when = saved or env.fallback_date
+        self._end_expansion()
         for item in items:
             self._check_return(item, "")
-            self._store(item, _stamp(when))
-        record = {"key": key, "origin": env.origin, "date": _iso(when), "attachments": [self._entry(i) for i in items]}
+        self._store_all(items, _stamp(env.file_time))
+        record = {"key": key, "origin": env.origin, "date": _iso(env.file_time),
+                  "dated_by": "file" if env.file_time else None, "collected": self.collected,
+                  "attachments": [self._entry(i) for i in items]}
         self._summarise(record, items)
         return _compact(record)
+
+    def _skipped(self, env: Envelope) -> dict[str, Any] | None:
+        """A FIFO, a device, a link out of the source: never read, recorded with the reason."""
+        key = f"skipped:{env.origin}"
+        if self._known(key):
+            return None
+        entry = self._entry(Incoming(env.file_name or "", None, 0, action="skipped", reason=env.skipped))
+        self.summary.skipped.append(dict(entry, origin=env.origin))
+        return _compact({"key": key, "origin": env.origin, "collected": self.collected, "attachments": [entry]})
 
     def _oversized(self, env: Envelope) -> dict[str, Any] | None:
         """A message too large to download: recorded, so the coordinator fetches it by hand."""
         key = env.message_id or f"oversized:{env.origin}"
-        if self.known(key):
+        if self._known(key):
             return None
         note = f"邮件过大（{env.too_large / MiB:.1f} MB），未下载，请在邮箱中手工查看。"
         self.summary.too_large.append({"origin": env.origin, "reason": note})
-        return {"key": key, "origin": env.origin, "attachments": [], "notes": [note]}
+        return {"key": key, "origin": env.origin, "message_id": env.message_id or None, "date": _iso(env.arrived),
+                "collected": self.collected, "attachments": [], "notes": [note]}
+
+    # --- budgets ----------------------------------------------------------------------------------
+
+    def _start_message(self, origin: str) -> None:
+        run_left = RUN_EXPANDED - self.run_expanded
+        self.run_bound = run_left < MESSAGE_EXPANDED
+        over = (f"本次运行解压的数据已达上限（{RUN_EXPANDED // MiB} MB）。" if self.run_bound else
+                f"一封邮件中的压缩包解压后合计超过上限（{MESSAGE_EXPANDED // MiB} MB），其余文件未解压，"
+                "请在邮箱中手工查看，或请报送单位解压后直接报送 .xlsx 报表。")
+        self.allowance = Allowance(max(0, min(MESSAGE_EXPANDED, run_left)), over)
+        self.items_left = MESSAGE_ITEMS
+
+    def _end_expansion(self) -> None:
+        self.run_expanded += self.allowance.used
+        if self.run_bound and self.allowance.refused:
+            raise _Deferred(f"本次运行解压的数据已达上限（{RUN_EXPANDED // MiB} MB），此邮件留待下次运行时处理。")
 
     # --- what each attachment is ---------------------------------------------------------------
 
@@ -202,21 +299,32 @@ class _Collector:
         if depth >= MAX_ARCHIVE_DEPTH:
             item.action, item.reason = "unidentified", "压缩包内又套了压缩包，请解压后直接报送 .xlsx 报表。"
             return [item]
+        if self.items_left <= 0:
+            item.action, item.reason = "unidentified", (f"邮件中的文件过多（超过 {MESSAGE_ITEMS} 个），此压缩包未解压，"
+                                                        "请在邮箱中手工查看。")
+            return [item]
         assert item.data is not None  # an archive that was read
         try:
-            inner = members(item.data)
+            inner = members(item.data, self.allowance)
         except ArchiveError as e:
             item.action, item.reason = "unidentified", e.message
             return [item]
-        item.action, item.reason = "archive", f"压缩包，含 {len(inner)} 个文件，已逐个处理。"
-        out = [item]
+        item.data = None  # an archive is not stored: only its members are
+        out, count, rest = [item], 0, False
         for m in inner:
+            if self.items_left <= 0:
+                rest = True
+                break
+            count += 1
+            self.items_left -= 1
             if m.data is None:
                 out.append(Incoming(m.name, None, m.size, item.name, "unidentified", m.problem))
             else:
                 out.extend(self._classify(m.name, m.data, m.size, item.name, depth + 1))
+        item.action = "archive"
+        item.reason = f"压缩包，含 {count} 个文件，已逐个处理。" + (
+            f"其余文件未处理：一封邮件最多处理 {MESSAGE_ITEMS} 个文件，请在邮箱中手工查看。" if rest else "")
         return out
-
     def _assign_companions(self, items: list[Incoming]) -> None:
         """Documents beside a return (the sealed scan, a Word report) belong to its agency; without
         a return, or with returns of several agencies, they are kept as unidentified."""
@@ -250,28 +358,46 @@ class _Collector:
 
     # --- saving ---------------------------------------------------------------------------------
 
-    def _store(self, item: Incoming, stamp: str) -> None:
-        if item.data is None or item.action not in ("return", "companion", "unidentified"):
-            return
+    def _store_all(self, items: list[Incoming], stamp: str) -> None:
+        """Save the message's files, returns first, within the message's budget; a message that
+        would pass the run's budget waits for the next run, before anything of it is written."""
+        todo = [i for i in items if i.data is not None and i.action in ("return", "companion", "unidentified")]
+        todo.sort(key=lambda i: i.action != "return")
+        new = {i.sha256: len(i.data or b"") for i in todo if self.manifest.stored(i.sha256 or "", _where(i)) is None}
+        if self.run_written + min(sum(new.values()), MESSAGE_WRITTEN) > RUN_WRITTEN:
+            raise _Deferred(f"本次运行保存的文件已达上限（{RUN_WRITTEN // MiB} MB），此邮件留待下次运行时处理。")
+        written = 0
+        for item in todo:
+            size = len(item.data or b"")
+            if self.manifest.stored(item.sha256 or "", _where(item)) is None and written + size > MESSAGE_WRITTEN:
+                item.action = "too-large"
+                item.reason = (f"一封邮件保存的文件合计超过上限（{MESSAGE_WRITTEN // MiB} MB），此文件未保存，"
+                               "请在邮箱中手工查看。")
+                continue
+            written += self._store(item, stamp)
+        self.run_written += written
+
+    def _store(self, item: Incoming, stamp: str) -> int:
+        """Save one file (unless the same bytes are already there); the bytes written."""
         sha = item.sha256
-        assert sha is not None  # set with the data
-        where: str
+        assert sha is not None and item.data is not None  # set with the data
+        where = _where(item)
         if item.action == "return":
             assert item.agency is not None and item.ret is not None  # a return is identified
-            where, name = item.agency, f"{item.agency}_{stamp}_{sha[:8]}.{item.ret.book.kind}"
-        elif item.action == "companion":
-            where, name = f"{item.agency}/attachments", f"{stamp}_{sha[:8]}_{_safe_name(item)}"
+            name = f"{item.agency}_{stamp}_{sha[:8]}.{item.ret.book.kind}"
         else:
-            where, name = UNIDENTIFIED, f"{stamp}_{sha[:8]}_{_safe_name(item)}"
+            name = _file_name(f"{stamp}_{sha[:8]}_", _safe_name(item))
         existing = self.manifest.stored(sha, where)
         if item.action == "return":
             item.action = "duplicate" if existing else "saved"
         item.file = existing or f"{where}/{name}"
-        if existing is None:
-            path = self.out / item.file
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, item.data)
-            self.manifest.remember(sha, where, item.file)
+        if existing is not None:
+            return 0
+        path = self.out / item.file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, item.data)
+        self.manifest.remember(sha, where, item.file)
+        return len(item.data)
 
     def _entry(self, item: Incoming) -> dict[str, Any]:
         ret = item.ret
@@ -361,33 +487,67 @@ def _raw_digest(raw: bytes) -> str:
     return hashlib.sha256(raw.replace(b"\r\n", b"\n")).hexdigest()
 
 
+def _content_digest(raw: bytes) -> str:
+    """What a message says, beside its Message-ID: the hash of its body (the part after the
+    headers, which servers add to on delivery), line endings as mbox and IMAP differ."""
+    text = raw.replace(b"\r\n", b"\n")
+    _, sep, body = text.partition(b"\n\n")
+    return hashlib.sha256((body if sep else text).rstrip(b"\n")).hexdigest()
+
+
+def _local(when: datetime) -> datetime:
+    """In China Standard Time, or in UTC for a time at the very edge of the calendar (9999-12-31
+    23:59:59Z has no CST equivalent)."""
+    try:
+        return when.astimezone(CST)
+    except OverflowError:
+        return when.astimezone(timezone.utc)
+
+
+def _local_date(when: datetime) -> date:
+    return _local(when).date()
+
+
 def _stamp(when: datetime | None) -> str:
-    return when.astimezone(CST).strftime("%Y%m%dT%H%M%S") if when else "00000000T000000"
+    return _local(when).strftime("%Y%m%dT%H%M%S") if when else "00000000T000000"
 
 
 def _iso(when: datetime | None) -> str | None:
-    return when.astimezone(CST).isoformat() if when else None
+    return _local(when).isoformat(timespec="seconds") if when else None
 
 
-def _parse_iso(text: str) -> datetime | None:
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+def _where(item: Incoming) -> str:
+    """The folder of a file: the agency's, its attachments, or unidentified/."""
+    if item.action == "return":
+        return item.agency or UNIDENTIFIED
+    return f"{item.agency}/attachments" if item.action == "companion" else UNIDENTIFIED
+
+
+def _file_name(prefix: str, name: str) -> str:
+    """`prefix` + the name, at most NAME_BYTES bytes of UTF-8 (77 Chinese characters are 231
+    bytes), cut in the middle of the name so that the prefix and the extension stay."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or len(ext.encode("utf-8")) > 16:
+        stem, ext = name, ""
+    ext = "." + ext if ext else ""
+    room = NAME_BYTES - len(prefix.encode("utf-8")) - len(ext.encode("utf-8"))
+    cut = stem.encode("utf-8")[:max(room, 1)].decode("utf-8", "ignore").rstrip(" .") or "_"
+    return prefix + cut + ext
 
 
 _EXTENSIONS = {"PDF 文件": ".pdf", "图片": ".jpg", "Word 文档": ".doc", "OFD 文件": ".ofd"}
 
 
 def _safe_name(item: Incoming) -> str:
-    return safe_filename(item.name, 80) if item.name else "附件" + _EXTENSIONS.get(item.kind or "", ".bin")
+    return safe_filename(item.name, NAME_BYTES) if item.name else "附件" + _EXTENSIONS.get(item.kind or "", ".bin")
 
 
 def _message_notes(walked: mime.Walk, items: list[Incoming]) -> list[str]:
     notes = []
     if all(i.action == "ignored" for i in items):
         notes.append("邮件没有附件。")
+    if walked.sniffed:
+        notes.append("邮件中没有文件名、标为正文（text/plain）的部分实为工作簿，已按附件处理。")
     if walked.truncated:
         notes.append("邮件结构嵌套过深或部件过多，其余部分已跳过。")
     if walked.defects:

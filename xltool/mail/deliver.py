@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
 from xltool.errors import Unfinished, UsageError
+from xltool.mail.urls import parse_server, refuse_password
 from xltool.round.roster import Agency
 from xltool.util import atomic_write, check_writable_dir, progress, read_secret
 
@@ -78,15 +78,10 @@ class Smtp:
     """`smtp://user@host:port` (STARTTLS when offered) or `smtps://user@host:port`."""
 
     def __init__(self, url: str, password_file: str | None, envelope_from: str):
-        parts = urlsplit(url)
-        self.secure = parts.scheme.lower() == "smtps"
-        if parts.scheme.lower() not in ("smtp", "smtps") or not parts.hostname:
-            raise UsageError(f"SMTP 地址应为 smtp://用户名@服务器:端口 或 smtps://…，而不是“{url}”。")
-        self.host, self.user = parts.hostname, unquote(parts.username or "")
-        try:
-            self.port = parts.port or (465 if self.secure else 25)
-        except ValueError:
-            raise UsageError(f"SMTP 地址中的端口无效：{url}") from None
+        refuse_password(url, "--password-file", "XLTOOL_SMTP_PASSWORD")
+        server = parse_server(url, {"smtp": 25, "smtps": 465}, "SMTP", "smtp://用户名@服务器:端口 或 smtps://…")
+        self.secure = server.scheme == "smtps"
+        self.host, self.port, self.user = server.host, server.port, server.user
         secret = read_secret(password_file, "XLTOOL_SMTP_PASSWORD")
         if self.user and not secret:
             raise UsageError("请用 --password-file 或环境变量 XLTOOL_SMTP_PASSWORD 提供 SMTP 密码（授权码）。")
@@ -220,5 +215,6 @@ def transport_for(smtp: str | None, password_file: str | None, sender: Sender, o
     log in the outbox so that a re-run skips what was sent."""
     if smtp is None:
         return Outbox(outbox), None
+    transport = Smtp(smtp, password_file, sender.address)  # a password in the address is refused first
     check_writable_dir(outbox)
-    return Smtp(smtp, password_file, sender.address), SendLog(outbox / log_name)
+    return transport, SendLog(outbox / log_name)

@@ -52,20 +52,29 @@ def _codec(charset: str | None) -> str | None:
         return None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean(text: str) -> str:
+    """Text safe for JSON, file names and the terminal: a lone surrogate (what a UTF-7 or UTF-16
+    encoded word can decode to, or a file name that is not UTF-8) becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def decode_text(data: bytes, charset: str | None = None) -> str:
     """Bytes of Chinese text, whatever the label says: the declared charset, UTF-8, GB18030.
 
     A western label (us-ascii, iso-8859-1) on Chinese bytes is a common client bug, so for those
-    the Chinese encodings are tried first.
+    the Chinese encodings are tried first. Never returns a lone surrogate.
     """
     declared = _codec(charset)
     order = ["utf-8", "gb18030", declared] if (charset or "").lower() in _WESTERN else [declared, "utf-8", "gb18030"]
     for codec in dict.fromkeys(c for c in order if c):
         try:
-            return data.decode(codec)
+            return clean(data.decode(codec))
         except (UnicodeDecodeError, LookupError):
             continue
-    return data.decode(declared or "gb18030", "replace")
+    return clean(data.decode(declared or "gb18030", "replace"))
 
 
 def byte_view(value: str) -> str:
@@ -196,7 +205,7 @@ def filename(msg: Message) -> str | None:
 
 def basename(name: str) -> str:
     """The last path component (clients sometimes send C:\\...\\x.xlsx), without control characters."""
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name)
+    name = re.sub(r"[\x00-\x1f\x7f]", "", clean(name))
     parts = [p for p in re.split(r"[\\/]", name) if p.strip()]
     return parts[-1].strip() if parts else ""
 
@@ -208,15 +217,18 @@ def sender(msg: Message) -> tuple[str, str]:
 
 
 def message_date(msg: Message) -> datetime | None:
-    """The Date header as an aware datetime, or None when absent or nonsense."""
+    """The Date header as an aware datetime, or None when absent, nonsense, or out of range
+    (`31 Dec 9999 23:00:00 -1200` is a valid header whose UTC time does not exist)."""
     text = header_text(msg, "date")
     if not text:
         return None
     try:
         value = email.utils.parsedate_to_datetime(text)
+        value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        value.astimezone(timezone.utc)  # representable in UTC, so every comparison works
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value
 
 
 def parse(raw: bytes) -> Message:
@@ -244,6 +256,7 @@ class Walk:
     defects: list[str] = field(default_factory=list)  # what Python's parser noticed, by class name
     truncated: bool = False  # nested too deep or too many parts: the rest was skipped
     parts: int = 0
+    sniffed: int = 0  # unnamed text parts that were workbooks by their content
 
 
 def walk(msg: Message, cap: int | None = None) -> Walk:
@@ -269,7 +282,12 @@ def _visit(part: Message, out: Walk, cap: int, depth: int, forwarded: bool, rela
     name = filename(part) or ""
     disposition = (part.get_content_disposition() or "").lower()
     if ctype.startswith("text/") and not name and disposition != "attachment":
-        out.bodies.append(decode_text(_payload(part) or b"", part.get_content_charset()))
+        data, size = _bounded_payload(part, cap)
+        if data is None or not is_workbook_bytes(data):
+            out.bodies.append(decode_text(data or b"", part.get_content_charset()))
+            return
+        out.sniffed += 1  # a workbook some client labelled text/plain: an attachment after all
+        out.attachments.append(Attachment(name, ctype, data, size, forwarded))
         return
     data, size = _bounded_payload(part, cap)
     if data is not None and (ctype == "message/rfc822" or name.lower().endswith(".eml")):
@@ -277,6 +295,14 @@ def _visit(part: Message, out: Walk, cap: int, depth: int, forwarded: bool, rela
         return
     inline_image = ctype.startswith("image/") and related and not name and bool(part.get("Content-ID"))
     out.attachments.append(Attachment(name, ctype, data, size, forwarded, inline_image))
+
+
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")  # xlsx (zip), xls/et (OLE)
+
+
+def is_workbook_bytes(data: bytes) -> bool:
+    """Content that can only be a file, never body text: a zip or an OLE compound file."""
+    return data.startswith(_WORKBOOK_MAGIC)
 
 
 def _payload(part: Message) -> bytes | None:

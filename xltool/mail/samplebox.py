@@ -16,7 +16,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email.mime.base import MIMEBase
 from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
@@ -86,7 +86,8 @@ class _Box:
     def mbox(self) -> bytes:
         out = io.BytesIO()
         for when, raw in sorted(self.messages, key=lambda m: m[0]):
-            out.write(f"From MAILER-DAEMON {when.strftime('%a %b %d %H:%M:%S %Y')}\n".encode("ascii"))
+            utc = when.astimezone(timezone.utc)  # the From_ line is the delivery time, in UTC by convention
+            out.write(f"From MAILER-DAEMON {utc.strftime('%a %b %d %H:%M:%S %Y')}\n".encode("ascii"))
             for line in raw.replace(b"\r\n", b"\n").split(b"\n"):
                 out.write((b">" + line if line.startswith(b"From ") else line) + b"\n")
             out.write(b"\n")

@@ -15,15 +15,17 @@ import os
 import re
 import socket
 import ssl
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from xltool.errors import Unfinished, UsageError
-from xltool.mail.mime import MAX_ATTACHMENT, header_text
+from xltool.mail.mime import MAX_ATTACHMENT, decode_text, header_text
+from xltool.mail.urls import parse_server, redact, refuse_password
 from xltool.util import read_secret
 
 MAX_MESSAGE = 2 * MAX_ATTACHMENT  # one attachment at the cap, base64-encoded, and some text
@@ -39,33 +41,74 @@ class Envelope:
     raw: bytes | None = None  # a mail message
     file_name: str | None = None  # ... or a loose file: its name and content
     data: bytes | None = None
-    fallback_date: datetime | None = None  # delivery or file time, when the message has no Date
+    arrived: datetime | None = None  # arrival: IMAP INTERNALDATE, the mbox From_ line, Maildir delivery
+    file_time: datetime | None = None  # a file's modification time (an .eml file or a loose file)
     message_id: str = ""  # known before download (IMAP), so a known message is not fetched
     too_large: int = 0  # size of a message or file not read because it is over the cap
-    error: str | None = None  # could not be read this time
+    error: str | None = None  # could not be read this time: retried on the next run
+    skipped: str | None = None  # never read, and why: not a regular file, a link out of the source
 
 
-Known = Callable[[str], bool]
+Known = Callable[[str, int, "datetime | None"], bool]  # (Message-ID, size, arrival) seen before?
 
 
-def _mtime(path: Path) -> datetime:
-    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+def _time(seconds: float) -> datetime | None:
+    """A file time as an aware datetime; None when the platform cannot represent it."""
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def message_id(raw: bytes) -> str:
     return header_text(BytesHeaderParser().parsebytes(raw), "message-id").strip()
 
 
+def display_name(name: str) -> str:
+    """A file name from the disk as text: a name that is not UTF-8 (GBK from a Windows USB stick)
+    comes back from the OS as surrogate escapes; decode its bytes as Chinese text instead."""
+    return decode_text(os.fsencode(name))
+
+
+_FROM_LINE = re.compile(rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +([A-Z][a-z]{2}) +(\d{1,2}) +(\d{1,2}:\d{2}:\d{2}) +(\d{4})")
+
+
+def from_line_time(raw: bytes) -> datetime | None:
+    """The delivery time on an mbox `From ` line (asctime, UTC by convention), or None."""
+    first = raw.split(b"\n", 1)[0]
+    m = _FROM_LINE.search(first) if first.startswith(b"From ") else None
+    if m is None:
+        return None
+    try:
+        text = b" ".join(m.groups()).decode("ascii")
+        return datetime.strptime(text, "%b %d %H:%M:%S %Y").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+_KINDS = ((stat.S_ISFIFO, "命名管道"), (stat.S_ISCHR, "设备文件"), (stat.S_ISBLK, "设备文件"),
+          (stat.S_ISSOCK, "套接字"), (stat.S_ISDIR, "文件夹"))
+
+
+def _kind(mode: int) -> str:
+    return next((text for test, text in _KINDS if test(mode)), "特殊文件")
+
+
 class LocalSource:
-    """mbox, Maildir, one .eml, or a folder (recursively): .eml files as messages, others loose."""
+    """mbox, Maildir, one .eml, or a folder (recursively): .eml files as messages, others loose.
+
+    Only regular files are read, opened without following a last symlink and without blocking
+    (a FIFO named return.xlsx never hangs the run); a symlink is followed only to a file inside
+    the source; anything else gets an envelope saying why it was skipped."""
 
     filters_since = False
 
     def __init__(self, path: Path, exclude: Path | None = None):
         self.path, self.exclude = path, exclude.resolve() if exclude else None
+        self.root = path.resolve()
 
     def __str__(self) -> str:
-        return str(self.path)
+        return display_name(str(self.path))
 
     def envelopes(self, known: Known) -> Iterator[Envelope]:
         if self.path.is_dir() and (self.path / "cur").is_dir() and (self.path / "new").is_dir():
@@ -82,59 +125,106 @@ class LocalSource:
             box = mailbox.mbox(self.path, create=False)
             keys = list(box.iterkeys())
         except (OSError, mailbox.Error) as e:
-            raise SourceError(f"无法读取邮箱文件 {self.path}：{e}") from None
+            raise SourceError(f"无法读取邮箱文件 {self}：{e}") from None
         for n, key in enumerate(keys, 1):
-            origin = f"{self.path.name} 第{n}封"
+            origin = f"{display_name(self.path.name)} 第{n}封"
             try:
-                yield Envelope(origin, raw=box.get_bytes(key))
+                raw = box.get_bytes(key, from_=True)
             except (OSError, KeyError) as e:
                 yield Envelope(origin, error=f"无法读取：{e}")
+                continue
+            head, _, body = raw.partition(b"\n") if raw.startswith(b"From ") else (b"", b"", raw)
+            yield Envelope(origin, raw=body, arrived=from_line_time(head))
 
     def _maildir(self) -> Iterator[Envelope]:
-        """new/ and cur/ in delivery order (file time, then name: how Maildir names sort)."""
-        files = [p for sub in ("new", "cur") for p in (self.path / sub).iterdir()
-                 if p.is_file() and not p.name.startswith(".")]
+        """new/ and cur/ in delivery order (file time, then name: how Maildir names sort); the
+        file time is the delivery time."""
+        files = [p for sub in ("new", "cur") for p in (self.path / sub).iterdir() if not p.name.startswith(".")]
         for path in sorted(files, key=lambda p: (_mtime_or_zero(p), p.name)):
-            yield self._read(path, as_message=True)
+            envelope = self._read(path, as_message=True)
+            envelope.arrived, envelope.file_time = envelope.file_time, None
+            yield envelope
 
     def _files(self) -> Iterator[Path]:
         for root, dirs, names in os.walk(self.path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not self._excluded(Path(root, d)))
+            links = [d for d in dirs if os.path.islink(os.path.join(root, d))]
+            yield from (Path(root, d) for d in links if not self._inside(Path(root, d).resolve()))
+            dirs[:] = sorted(d for d in dirs if d not in links and not d.startswith(".")
+                             and not self._excluded(Path(root, d)))
             yield from (Path(root, n) for n in names if not n.startswith((".", "~$")))
 
     def _excluded(self, path: Path) -> bool:
         return self.exclude is not None and path.resolve() == self.exclude
 
+    def _inside(self, target: Path) -> bool:
+        return target == self.root or target.is_relative_to(self.root)
+
     def _entry(self, path: Path) -> Envelope:
         return self._read(path, as_message=path.suffix.lower() == ".eml")
 
     def _read(self, path: Path, as_message: bool) -> Envelope:
-        origin = str(path.relative_to(self.path)) if path != self.path else path.name
+        origin = display_name(str(path.relative_to(self.path)) if path != self.path else path.name)
+        name = display_name(path.name)
         try:
-            size, when = path.stat().st_size, _mtime(path)
-            if size > MAX_MESSAGE:
-                return Envelope(origin, file_name=path.name, too_large=size, fallback_date=when)
-            data = path.read_bytes()
+            real = path
+            if os.path.islink(path) and path != self.path:
+                real = path.resolve()
+                if not self._inside(real):
+                    return Envelope(origin, file_name=name, skipped="这是一个指向来源文件夹之外的链接（符号链接），未读取。")
+            mode = os.stat(real).st_mode
+            if not stat.S_ISREG(mode):
+                return Envelope(origin, file_name=name, skipped=f"不是普通文件（{_kind(mode)}），未读取。")
+            data, size, mtime = _read_regular(real)
+        except _NotRegular as e:
+            return Envelope(origin, file_name=name, skipped=f"不是普通文件（{e.kind}），未读取。")
         except OSError as e:
             return Envelope(origin, error=f"无法读取：{e.strerror or e}")
+        when = _time(mtime)
+        if data is None:
+            return Envelope(origin, file_name=name, too_large=size, file_time=when)
         if as_message:
-            return Envelope(origin, raw=data, fallback_date=when)
-        return Envelope(origin, file_name=path.name, data=data, fallback_date=when)
+            return Envelope(origin, raw=data, file_time=when)
+        return Envelope(origin, file_name=name, data=data, file_time=when)
+
+
+class _NotRegular(Exception):
+    def __init__(self, kind: str):
+        self.kind = kind
+
+
+def _read_regular(path: Path) -> tuple[bytes | None, int, float]:
+    """(content or None when over the cap, size, mtime) of a regular file, checked on the open
+    descriptor: a file swapped for a FIFO or a link between the check and the open is refused,
+    and opening never blocks."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _NotRegular(_kind(st.st_mode))
+        if st.st_size > MAX_MESSAGE:
+            return None, st.st_size, st.st_mtime
+        data = f.read(MAX_MESSAGE + 1)  # a file that grows while it is read stops at the cap
+    if len(data) > MAX_MESSAGE:
+        return None, len(data), st.st_mtime
+    return data, len(data), st.st_mtime
 
 
 def _mtime_or_zero(path: Path) -> float:
     """A file's time for sorting; a file the mail server just moved sorts first and then reports
     that it cannot be read, to be retried."""
     try:
-        return path.stat().st_mtime
+        return os.lstat(path).st_mtime
     except OSError:
         return 0.0
 
 
 def _is_mbox(path: Path) -> bool:
+    """Whether a regular file starts like an mbox; opened without blocking (never a FIFO)."""
     try:
-        with path.open("rb") as f:
-            return f.read(5) == b"From "
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as f:
+            return stat.S_ISREG(os.fstat(fd).st_mode) and f.read(5) == b"From "
     except OSError:
         return False
 
@@ -180,22 +270,15 @@ class ImapSource:
     filters_since = True
 
     def __init__(self, url: str, password: str, since: date | None = None):
-        parts = urlsplit(url)
-        self.secure = parts.scheme.lower() == "imaps"
-        self.host, self.user = parts.hostname or "", unquote(parts.username or "")
-        try:
-            self.port = parts.port or (993 if self.secure else 143)
-        except ValueError:
-            raise UsageError(f"IMAP 地址中的端口无效：{url}") from None
-        self.folder = unquote(parts.path.lstrip("/")) or "INBOX"
-        if not self.host or not self.user:
+        server = parse_server(url, {"imap": 143, "imaps": 993}, "IMAP", "imap://用户名@服务器:端口/INBOX（或 imaps://…）")
+        self.secure = server.scheme == "imaps"
+        self.host, self.port, self.user = server.host, server.port, server.user
+        self.folder = unquote(server.path.lstrip("/")) or "INBOX"
+        if not self.user:
             raise UsageError("IMAP 地址应为 imap://用户名@服务器:端口/INBOX（或 imaps://…）。")
         if not (self.user.isascii() and password.isascii()):
             raise UsageError("IMAP 用户名和密码（授权码）只能包含英文字母、数字和符号。")
         self.password, self.since = password, since
-
-    def __str__(self) -> str:
-        return f"{'imaps' if self.secure else 'imap'}://{self.user}@{self.host}:{self.port}/{self.folder}"
 
     def envelopes(self, known: Known) -> Iterator[Envelope]:
         conn = self._connect()
@@ -206,12 +289,12 @@ class ImapSource:
                 batch = uids[start:start + BATCH]
                 heads = self._heads(conn, batch)
                 for uid in batch:
-                    mid, size = heads.get(uid, ("", 0))
-                    if mid and known(mid):
+                    mid, size, arrived = heads.get(uid, ("", 0, None))
+                    if mid and known(mid, size, arrived):
                         continue
                     origin = f"{self.folder} UID {uid.decode('ascii', 'replace')}"
                     if size > MAX_MESSAGE:
-                        yield Envelope(origin, message_id=mid, too_large=size)
+                        yield Envelope(origin, message_id=mid, too_large=size, arrived=arrived)
                     else:
                         yield self._fetch(conn, uid, origin)
         except (imaplib.IMAP4.abort, OSError) as e:
@@ -261,15 +344,18 @@ class ImapSource:
             raise SourceError(f"IMAP 服务器 {self.host} 拒绝了搜索命令。")
         return (data[0] or b"").split()
 
-    def _heads(self, conn: imaplib.IMAP4, uids: list[bytes]) -> dict[bytes, tuple[str, int]]:
-        """Message-ID and size of each message, so known and oversized ones are not downloaded."""
-        typ, data = conn.uid("FETCH", b",".join(uids).decode(), "(RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+    def _heads(self, conn: imaplib.IMAP4, uids: list[bytes]) -> dict[bytes, tuple[str, int, datetime | None]]:
+        """Message-ID, size and arrival of each message, so known and oversized ones are not
+        downloaded (a message is known by its Message-ID and content; these three stand in for
+        the content until it is downloaded)."""
+        typ, data = conn.uid("FETCH", b",".join(uids).decode(),
+                             "(RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
         out = {}
         for item in data if typ == "OK" else ():
             if isinstance(item, tuple):
                 uid, size = _FETCH_UID.search(item[0]), _FETCH_SIZE.search(item[0])
                 if uid:
-                    out[uid[1]] = (message_id(item[1]), int(size[1]) if size else 0)
+                    out[uid[1]] = (message_id(item[1]), int(size[1]) if size else 0, internal_date(item[0]))
         return out
 
     def _fetch(self, conn: imaplib.IMAP4, uid: bytes, origin: str) -> Envelope:
@@ -277,9 +363,22 @@ class ImapSource:
         item = next((x for x in data if isinstance(x, tuple)), None) if typ == "OK" else None
         if item is None:
             return Envelope(origin, error="服务器没有返回邮件内容")
-        when = imaplib.Internaldate2tuple(item[0])
-        fallback = datetime(*when[:6], tzinfo=timezone.utc) if when else None
-        return Envelope(origin, raw=item[1], fallback_date=fallback)
+        return Envelope(origin, raw=item[1], arrived=internal_date(item[0]))
+
+
+_INTERNALDATE = re.compile(rb'INTERNALDATE "\s*(\d{1,2}-[A-Za-z]{3}-\d{4} \d{2}:\d{2}:\d{2} [+-]\d{4})"')
+
+
+def internal_date(response: bytes) -> datetime | None:
+    """The INTERNALDATE of a FETCH response as an aware UTC datetime (imaplib's own helper
+    gives local time), or None."""
+    m = _INTERNALDATE.search(response)
+    if m is None:
+        return None
+    try:
+        return datetime.strptime(m[1].decode("ascii"), "%d-%b-%Y %H:%M:%S %z").astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _reason(e: BaseException) -> str:
@@ -300,17 +399,25 @@ def _close(conn: imaplib.IMAP4) -> None:
 
 def open_source(spec: str, *, since: date | None = None, password_file: str | None = None,
                 exclude: Path | None = None) -> LocalSource | ImapSource:
-    """The source a SOURCE argument names, or UsageError saying why it cannot be one."""
+    """The source a SOURCE argument names, or UsageError saying why it cannot be one. An address
+    with a password in it is refused before anything else, and never shown with the password."""
+    if re.match(r"(?i)[a-z][a-z0-9+.-]*://", spec):
+        refuse_password(spec, "--password-file", "XLTOOL_IMAP_PASSWORD")
     if re.match(r"(?i)imaps?://", spec):
+        parse_server(spec, {"imap": 143, "imaps": 993}, "IMAP", "imap://用户名@服务器:端口/INBOX（或 imaps://…）")
         secret = read_secret(password_file, "XLTOOL_IMAP_PASSWORD")
         if not secret:
             raise UsageError("请用 --password-file 或环境变量 XLTOOL_IMAP_PASSWORD 提供 IMAP 密码（授权码）。")
         return ImapSource(spec, secret.decode("utf-8", "replace"), since)
     if re.match(r"(?i)[a-z][a-z0-9+.-]*://", spec):
-        raise UsageError(f"不支持的地址：{spec}。邮箱服务器请用 imap:// 或 imaps://。")
+        raise UsageError(f"不支持的地址：{redact(spec)}。邮箱服务器请用 imap:// 或 imaps://。")
     path = Path(spec)
-    if not path.exists():
-        raise UsageError(f"找不到邮箱或文件夹：{spec}")
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise UsageError(f"找不到邮箱或文件夹：{spec}") from None
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise UsageError(f"{spec} 不是邮箱文件或文件夹（{_kind(mode)}），无法读取。")
     if exclude is not None and path.resolve() == exclude.resolve():
         raise UsageError("来源文件夹不能与输出文件夹相同。")
     return LocalSource(path, exclude)

@@ -1,16 +1,25 @@
 """The record `collect` keeps of a returns folder: DIR/manifest.json.
 
 Its source of truth is `messages`: every message (or loose file) seen and, for each attachment,
-what was done with it and why. The other keys are views derived from it on every save, for the
-commands and people that read the folder: `current` (agency code -> the return that counts: the
-newest by message date), `agencies` (every version, the sealed scans and other attachments),
+what was done with it and why. A message is identified by its Message-ID *and* a hash of its
+content, so a correction sent under the same Message-ID is a message of its own. The other keys
+are views derived from it on every save, for the commands and people that read the folder:
+`current` (agency code -> the return that counts, by PRODUCT.md's rule below), `agencies` (every
+version with a note on why it is or is not current, the sealed scans and other attachments),
 `unidentified` and `large_attachment_links`. Written atomically, and only when it changed, so a
 second run over the same mail changes nothing.
+
+Which version counts: the latest by arrival (IMAP INTERNALDATE, the mbox From_ line, Maildir
+delivery time; a loose file's own file time), the Date header (or the workbook's save time) only
+as a fallback; a time that is missing, later than the collection time, or before 1 January of
+the return's statistics year is not believed, and such a version sorts last.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +30,8 @@ NAME = "manifest.json"
 FORMAT = "xltool-collect"
 VERSION = 1
 RETURN_ACTIONS = ("saved", "duplicate")
+CST = timezone(timedelta(hours=8))  # China Standard Time: the dates people in the round read
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def load(folder: str | Path) -> dict[str, Any] | None:
@@ -49,7 +60,8 @@ class Manifest:
 
     def __init__(self, folder: Path, messages: list[dict[str, Any]], text: str | None):
         self.folder, self.messages, self._text = folder, messages, text
-        self._keys = {m["key"] for m in messages}
+        self._keys = {m["key"]: i for i, m in enumerate(messages)}
+        self._by_id: dict[str, list[dict[str, Any]]] = {}
         self._files: dict[tuple[str, str], str] = {}
         for m in messages:
             self._index(m)
@@ -59,7 +71,7 @@ class Manifest:
         path = folder / NAME
         if not path.exists():
             return cls(folder, [], None)
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8", errors="replace")
         data = load(folder)
         messages = data.get("messages") if data is not None else None
         if not isinstance(messages, list) or not all(isinstance(m, dict) and "key" in m for m in messages):
@@ -67,21 +79,54 @@ class Manifest:
         return cls(folder, messages, text)
 
     def known(self, key: str) -> bool:
-        return key in self._keys
+        """Recorded already; a record of a message that failed is not known, so it is retried."""
+        i = self._keys.get(key)
+        return i is not None and not self.messages[i].get("error")
+
+    def known_message(self, message_id: str, content: str) -> bool:
+        """A message with this Message-ID and this content hash was recorded (a record written
+        before content hashes were kept is known by its Message-ID alone)."""
+        return any(r.get("content") in (None, content) for r in self._records(message_id))
+
+    def known_download(self, message_id: str, size: int, arrived: str | None) -> bool:
+        """Before downloading (IMAP): the same Message-ID, size and arrival as a recorded message."""
+        return any(r.get("content") is None or (r.get("size") == size and r.get("date") == arrived)
+                   for r in self._records(message_id))
+
+    def message_key(self, message_id: str, content: str) -> str:
+        """The key of a message: its Message-ID; a second message under the same Message-ID with
+        other content (a correction) gets the content hash added."""
+        if not any(r.get("content") not in (None, content) for r in self._by_id.get(message_id, ())):
+            return message_id
+        return f"{message_id} sha256:{content[:16]}"
+
+    def _records(self, message_id: str) -> list[dict[str, Any]]:
+        return [r for r in self._by_id.get(message_id, ()) if not r.get("error")]
 
     def stored(self, sha256: str, where: str) -> str | None:
         """The file already holding these bytes in that folder (dedupe by SHA-256)."""
         return self._files.get((sha256, where))
 
     def add(self, record: dict[str, Any]) -> None:
-        self.messages.append(record)
-        self._keys.add(record["key"])
+        """Record a message; it replaces the record of an earlier failed attempt at it."""
+        record = _clean(record)
+        i = self._keys.get(record["key"])
+        if i is not None:
+            old = self.messages[i]
+            if old.get("message_id") in self._by_id:
+                self._by_id[old["message_id"]].remove(old)
+            self.messages[i] = record
+        else:
+            self._keys[record["key"]] = len(self.messages)
+            self.messages.append(record)
         self._index(record)
 
     def remember(self, sha256: str, where: str, file: str) -> None:
         self._files.setdefault((sha256, where), file)
 
     def _index(self, record: dict[str, Any]) -> None:
+        if record.get("message_id"):
+            self._by_id.setdefault(record["message_id"], []).append(record)
         for a in record.get("attachments", ()):
             if a.get("file") and a.get("sha256"):
                 self.remember(a["sha256"], Path(a["file"]).parent.as_posix(), a["file"])
@@ -94,9 +139,20 @@ class Manifest:
         text = json.dumps(build(self.messages), ensure_ascii=False, indent=1) + "\n"
         if text == self._text:
             return False
-        atomic_write(self.folder / NAME, text.encode("utf-8"))
+        atomic_write(self.folder / NAME, text.encode("utf-8", "replace"))  # _clean left no surrogate
         self._text = text
         return True
+
+
+def _clean(value: Any) -> Any:
+    """Every string of a record without lone surrogates (JSON and UTF-8 cannot hold them)."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 def build(messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -118,10 +174,11 @@ def _about(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _agencies(messages: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per agency: its versions (one per SHA-256, dated by the newest message that carried it),
-    the current one, and the other attachments of its messages."""
+    """Per agency: its versions (one per SHA-256, ranked by the best message that carried it),
+    the current one with the reason, and the other attachments of its messages."""
     out: dict[str, dict[str, Any]] = {}
-    for m in messages:
+    ranks: dict[int, tuple[bool, datetime, int]] = {}
+    for index, m in enumerate(messages):
         for a in m.get("attachments", ()):
             code = a.get("agency")
             if not code:
@@ -129,26 +186,91 @@ def _agencies(messages: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             agency = out.setdefault(code, {"name": "", "current": None, "versions": [], "attachments": []})
             if a["action"] in RETURN_ACTIONS:
                 agency["name"] = a.get("agency_name") or agency["name"]
-                _add_version(agency["versions"], a, m)
+                _add_version(agency["versions"], ranks, a, m, index)
             elif a["action"] == "companion" and not any(x["sha256"] == a["sha256"] for x in agency["attachments"]):
                 agency["attachments"].append({"file": a["file"], "name": a["name"], "kind": a.get("kind"),
                                               "sha256": a["sha256"], "date": m.get("date"), "message": m["key"]})
     for agency in out.values():
         versions = agency["versions"]
-        newest = max(range(len(versions)), key=lambda i: (versions[i]["date"] or "", i), default=None)
+        best = max(range(len(versions)), key=lambda i: ranks[id(versions[i])], default=None)
         for i, v in enumerate(versions):
-            v["current"] = i == newest
-        agency["current"] = versions[newest]["file"] if newest is not None else None
+            v["current"] = i == best
+        if best is not None and len(versions) > 1:
+            _explain(versions, best, ranks)
+        agency["current"] = versions[best]["file"] if best is not None else None
     return {code: a for code, a in out.items() if a["current"]}
 
 
-def _add_version(versions: list[dict[str, Any]], a: dict[str, Any], m: dict[str, Any]) -> None:
-    date = m.get("date") or ""
+def _add_version(versions: list[dict[str, Any]], ranks: dict[int, tuple[bool, datetime, int]],
+                 a: dict[str, Any], m: dict[str, Any], index: int) -> None:
+    rank, date, note = _rank(m, a, index)
+    version = next((v for v in versions if v["sha256"] == a["sha256"]), None)
+    if version is None:
+        version = {"file": a["file"], "sha256": a["sha256"], "date": None, "year": a.get("year"),
+                   "saved_at": a.get("saved_at"), "from": m.get("from"), "messages": []}
+        versions.append(version)
+    elif rank <= ranks[id(version)]:
+        if m["key"] not in version["messages"]:
+            version["messages"].append(m["key"])
+        return
+    ranks[id(version)] = rank
+    version["date"] = date
+    version.pop("note", None)
+    if note:
+        version["note"] = note
+    if m["key"] not in version["messages"]:
+        version["messages"].append(m["key"])
+
+
+_LABELS = {"arrival": "到达时间", "header": "邮件日期（Date）", "file": "文件时间"}
+_EPOCH = datetime(1, 1, 2, tzinfo=timezone.utc)
+SKEW = timedelta(hours=1)  # clocks of mail servers and the coordinator's computer differ a little
+
+
+def _rank(m: dict[str, Any], a: dict[str, Any], index: int) -> tuple[tuple[bool, datetime, int], str | None, str | None]:
+    """(sort key, the date shown, a note) of one version as one message carried it: the first
+    believable of the message's times; none believable sorts last, with the reason."""
+    candidates = [(_LABELS.get(m.get("dated_by", ""), "日期"), m.get("date")), ("邮件日期（Date）", m.get("sent")),
+                  ("文件时间", m.get("file_time"))]
+    if m.get("dated_by") == "file":
+        candidates.append(("工作簿保存时间", a.get("saved_at")))
+    year = a.get("year")
+    year = year if isinstance(year, int) and 1 <= year < 9999 else None
+    earliest = datetime(year, 1, 1, tzinfo=CST) if year else None
+    collected = _parse(m.get("collected"))
+    latest = collected + SKEW if collected and collected < datetime.max.replace(tzinfo=timezone.utc) - SKEW else None
+    problems = []
+    for label, text in dict.fromkeys((lbl, t) for lbl, t in candidates if t):
+        when = _parse(text)
+        if when is None:
+            problems.append(f"{label}“{text}”无法识别")
+        elif latest is not None and when > latest:
+            problems.append(f"{label} {text} 晚于收取时间 {m.get('collected')}")
+        elif earliest is not None and when < earliest:
+            problems.append(f"{label} {text} 早于统计年度的开始（{year}年1月1日）")
+        else:
+            note = f"{'；'.join(problems)}，改用{label}。" if problems else None
+            return (True, when, index), text, note
+    shown = next((t for _, t in candidates if t), None)
+    reason = "；".join(problems) if problems else "没有可用的日期"
+    return (False, _EPOCH, index), shown, f"{reason}：日期不可信，按规则排在最后。"
+
+
+def _explain(versions: list[dict[str, Any]], best: int, ranks: dict[int, tuple[bool, datetime, int]]) -> None:
+    """Say on every version why it is or is not the current one."""
+    current = versions[best]
+    trusted = ranks[id(current)][0]
     for v in versions:
-        if v["sha256"] == a["sha256"]:
-            v["date"] = max(v["date"] or "", date) or None
-            if m["key"] not in v["messages"]:
-                v["messages"].append(m["key"])
-            return
-    versions.append({"file": a["file"], "sha256": a["sha256"], "date": date or None, "year": a.get("year"),
-                     "saved_at": a.get("saved_at"), "from": m.get("from"), "messages": [m["key"]]})
+        why = ("当前版本：日期可信的版本中最新的一份。" if trusted else
+               "当前版本：各版本的日期都不可信，采用最后收到的一份。") if v is current else f"未采用：当前版本是 {current['file']}。"
+        v["note"] = f"{v['note']} {why}" if v.get("note") else why
+
+
+def _parse(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
