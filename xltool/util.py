@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -69,21 +70,40 @@ LOCK_NAME = ".xltool.lock"
 def output_lock(folder: str | os.PathLike, what: str = "另一个 xltool 命令") -> Iterator[None]:
     """Hold the output folder for this run: a second run on the same folder is refused (exit 2)
     instead of both writing half a manifest. The lock is the operating system's (flock, or
-    msvcrt on Windows), so it dies with the process: a kill -9 never leaves a stale lock."""
+    msvcrt on Windows), so it dies with the process: a kill -9 never leaves a stale lock (only
+    an unlocked file, reused by the next run). A clean exit removes the file, so the folder holds
+    only what the command wrote."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_NAME
+    fd = _locked(path, folder, what)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
-    except OSError as e:
-        raise UsageError(f"无法锁定输出文件夹 {folder}：{e.strerror or e}。") from None
-    try:
-        if not _try_lock(fd):
-            raise UsageError(f"{what}正在使用输出文件夹 {folder}。请等它结束后再运行；"
-                             f"同一个文件夹不能同时由两个命令写入。")
         yield
     finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # still held: a run that opened this file finds it gone and retries
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def _locked(path: Path, folder: Path, what: str) -> int:
+    """A descriptor of the lock file, locked, and still the file at `path` (a run finishing at
+    that moment may have removed it: then open the new one)."""
+    for _ in range(8):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        except OSError as e:
+            raise UsageError(f"无法锁定输出文件夹 {folder}：{e.strerror or e}。") from None
+        if not _try_lock(fd):
+            os.close(fd)
+            raise UsageError(f"{what}正在使用输出文件夹 {folder}。请等它结束后再运行；"
+                             f"同一个文件夹不能同时由两个命令写入。")
+        try:
+            if os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False)):
+                return fd
+        except OSError:
+            pass  # removed by the run that just finished
+        os.close(fd)
+    raise UsageError(f"无法锁定输出文件夹 {folder}：锁文件 {LOCK_NAME} 不断被删除，请稍后再试。")
 
 
 def _try_lock(fd: int) -> bool:
@@ -103,20 +123,24 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
-def refuse_overlap(output: str | os.PathLike, inputs: Sequence[str | os.PathLike], *, output_is_dir: bool) -> None:
+def refuse_overlap(output: str | os.PathLike, inputs: Sequence[str | os.PathLike | None], *,
+                   output_is_dir: bool) -> None:
     """Refuse (exit 2) an output that would overwrite or mix with the inputs: the output is an
     input file, lies inside an input folder, or contains one. Writing a file next to a single
-    input file is fine."""
+    input file is fine. None among the inputs (an option not given) is skipped."""
     out = _resolved(output)
     for item in inputs:
-        src = _resolved(item)
+        if item is None:
+            continue
+        src, is_dir = _resolved(item), Path(item).is_dir()
         if out == src:
-            raise UsageError(f"输出位置 {output} 就是输入 {item}：输入文件不能被覆盖，请换一个输出位置。")
-        if Path(item).is_dir() and out.is_relative_to(src):
+            what = f"输入文件夹 {item}：输出会混进收到的文件" if is_dir else f"输入 {item}：输入文件不能被覆盖"
+            raise UsageError(f"输出位置 {output} 就是{what}。请换一个输出位置。")
+        if is_dir and out.is_relative_to(src):
             raise UsageError(f"输出位置 {output} 在输入文件夹 {item} 里面：下次读取时会把输出当成收到的文件。"
                              f"请换一个输出位置。")
-        if output_is_dir and src.is_relative_to(out) and Path(item).is_dir():
-            raise UsageError(f"输出文件夹 {output} 包含输入文件夹 {item}：请换一个输出位置。")
+        if output_is_dir and is_dir and src.is_relative_to(out):
+            raise UsageError(f"输出文件夹 {output} 包含输入文件夹 {item}：输出会和收到的文件混在一起。请换一个输出位置。")
 
 
 def _resolved(path: str | os.PathLike) -> Path:
@@ -133,8 +157,22 @@ def read_secret(file: str | None, env: str) -> bytes | None:
         if not data:
             raise UsageError(f"密钥文件 {file} 是空的。")
         return data.splitlines()[0].strip()
-    value = os.environ.get(env, "").strip()
-    return value.encode("utf-8") if value else None
+    value = os.environ.get(env)
+    if value is None:
+        return None
+    if not value.strip():  # set but empty: a mistake, never a silent "no signature check"
+        raise UsageError(f"环境变量 {env} 已设置但是空的：请把它设为密钥（或密码），或用 unset {env}"
+                         f"（Windows：set {env}=）取消这个变量。")
+    return value.strip().encode("utf-8", "surrogateescape")
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """The text without the characters XML 1.0 cannot hold (control characters, lone surrogates,
+    U+FFFE/U+FFFF): they would make a DOCX, a workbook or a file name unwritable."""
+    return _NOT_XML.sub("", text)
 
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
@@ -142,6 +180,29 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 def safe_filename(text: str, limit: int = 60) -> str:
     return _UNSAFE.sub("_", text).strip(" .")[:limit] or "_"
+
+
+def _name_part(text: str) -> str:
+    """Path separators and reserved characters as "_"; invisible and direction-changing
+    characters (format, control, surrogate, line separators) dropped: a name shows what it is."""
+    text = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Zl", "Zp"))
+    return _UNSAFE.sub("_", text)
+
+
+MAX_NAME_BYTES = 255  # a file name's limit on Linux, macOS and Windows file systems (UTF-8 bytes on Linux)
+
+
+def bounded_filename(stem: str, suffix: str = "", *, keep: str = "", limit: int = MAX_NAME_BYTES) -> str:
+    """A safe file name of at most `limit` bytes in UTF-8: `keep` (the agency code, say) whole
+    and first, then as much of `stem` as fits, cut at a character, then `suffix` (".xlsx")
+    whole. bounded_filename("某局…", "_审核意见.xlsx", keep="001_") -> "001_某局…_审核意见.xlsx"."""
+    keep, suffix = _name_part(keep), _name_part(suffix)
+    room = limit - len((keep + suffix).encode("utf-8"))
+    if room < 1:
+        raise ValueError(f"no room for a name between {keep!r} and {suffix!r}")
+    body = _name_part(stem).strip(" .")
+    cut = body.encode("utf-8")[:room].decode("utf-8", "ignore")
+    return keep + (cut.rstrip(" .") or ("_" if not keep else "")) + suffix
 
 
 def parallel_map(fn: Callable[[T], R], jobs: list[T], label: str, *, parallel_from: int,

@@ -22,6 +22,7 @@ from xltool.office.book import Book
 from xltool.office.container import open_container
 from xltool.office.package import Package, find_cell, number_text
 from xltool.office.xlsx import NS, book_from_container
+from xltool.util import xml_text
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 LARGEST = Decimal(10) ** 15  # a spreadsheet keeps 15 significant digits
@@ -33,6 +34,8 @@ class FillError(InputError):
 
 def _check_value(key: str, value: Any) -> None:
     """A value is what a clerk can type: a finite number, a text, or None (blank)."""
+    if isinstance(value, returndata.OutOfRange):
+        raise FillError(f"指标 {key} 的值 {value} 无效：数字过长或过大（绝对值应小于 10 的 15 次方）。")
     if value is None or isinstance(value, str):
         return
     if not (isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and _in_range(value)):
@@ -56,6 +59,7 @@ def _set(cell, value: Any, formula_result: bool = False) -> None:
     if value is None or value == "":
         return
     if isinstance(value, str):
+        value = xml_text(value)  # a control character cannot be typed into a cell, nor saved in one
         if formula_result:
             cell.set("t", "str")
             etree.SubElement(cell, NS + "v").text = value

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from xltool.errors import UsageError
+from xltool.util import xml_text
 
 TEXT_SECTIONS = ("narrative", "contact")
 
@@ -33,12 +34,61 @@ class ReturnData:
         return out
 
 
+MAX_BYTES = 16 << 20  # a read --json file is a few KB; a verify --json of a large round a few MB
+MAX_DEPTH = 16  # the deepest honest shape is {"returns": [{"values": {...}}]}
+MAX_NUMBER_CHARS = 40  # a figure is below 10**15; 40 characters leave room for decimals and an exponent
+MAX_EXPONENT = 40
+
+
+class OutOfRange(str):
+    """A JSON number too long or too large to be a figure (1e5000, a 5000-digit integer, NaN):
+    kept as its text, never converted, so nothing downstream computes with it. Report reads it
+    as not a number; fill refuses it."""
+
+
+def _number(text: str, kind: type) -> Any:
+    if len(text) > MAX_NUMBER_CHARS:
+        return OutOfRange(text[:MAX_NUMBER_CHARS] + "…")
+    value = Decimal(text)
+    if not value.is_finite() or abs(value.adjusted()) > MAX_EXPONENT:
+        return OutOfRange(text)
+    return int(text) if kind is int else value
+
+
 def load_json(path: str | Path) -> Any:
-    """A JSON file, numbers with decimals kept exact; UsageError naming the file."""
+    """A JSON file, numbers with decimals kept exact and bounded (OutOfRange), text cleaned of
+    what XML cannot hold; UsageError naming the file."""
+    path = Path(path)
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8-sig"), parse_float=Decimal)
-    except (OSError, ValueError) as e:
-        raise UsageError(f"{path} 不是有效的 JSON：{getattr(e, 'strerror', None) or e}") from None
+        with path.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise UsageError(f"{path} 过大（超过 {MAX_BYTES >> 20} MB），不是 xltool read --json 的输出。")
+        document = json.loads(raw.decode("utf-8-sig"), parse_float=lambda t: _number(t, Decimal),
+                              parse_int=lambda t: _number(t, int), parse_constant=OutOfRange)
+        return _clean(document, MAX_DEPTH, path)
+    except OSError as e:
+        raise UsageError(f"无法读取 {path}：{e.strerror or e}。") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} 不是 UTF-8 编码的 JSON 文件。") from None
+    except ValueError as e:
+        raise UsageError(f"{path} 不是有效的 JSON：{e}") from None
+    except RecursionError:
+        raise UsageError(f"{path} 嵌套过深，不是 xltool read --json 的输出。") from None
+
+
+def _clean(item: Any, depth: int, path: Path) -> Any:
+    """The document with every text made safe for XML (control characters and lone surrogates
+    dropped: they would break a DOCX, a workbook or a file name), its nesting bounded."""
+    if depth < 0:
+        raise UsageError(f"{path} 嵌套过深，不是 xltool read --json 的输出。")
+    if isinstance(item, str) and not isinstance(item, OutOfRange):
+        return xml_text(item)
+    if isinstance(item, dict):
+        return {xml_text(k): _clean(v, depth - 1, path) for k, v in item.items()}
+    if isinstance(item, list):
+        return [_clean(v, depth - 1, path) for v in item]
+    return item
 
 
 def parse(document: Any) -> ReturnData | None:
