@@ -4,6 +4,7 @@ carried-over figures typed in."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,41 @@ from xltool.form.spec import Spec, all_specs, spec_for_year
 
 # An agency code names the agency's folder and files: letters, digits, _ and -, nothing else.
 AGENCY_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_\-]{0,39}$")
+
+
+# Spaces Excel rosters really carry at the ends of a name (typed, or pasted from a web page) are
+# trimmed. Anything else invisible or direction-changing is refused, never dropped: the name is
+# signed into the workbook, and a silent fix would give a name the coordinator never wrote.
+NAME_SPACES = " \t\u00a0\u3000"
+
+
+def _invisible(ch: str) -> bool:
+    """A character XML cannot hold, or one a reader cannot see: controls (C0, C1 such as U+0085),
+    format characters (zero-width U+200B-U+200D, U+2060, U+FEFF; direction marks and overrides
+    U+200E/F, U+202A-U+202E, U+2066-U+2069), lone surrogates, line separators, noncharacters."""
+    cp = ord(ch)
+    return unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") or cp & 0xFFFE == 0xFFFE \
+        or 0xFDD0 <= cp <= 0xFDEF
+
+
+def name_problem(name: str) -> str | None:
+    """What is wrong with an agency name (already trimmed), in words for the roster's row; None if nothing."""
+    bad = sorted({ch for ch in name if _invisible(ch)})
+    if not bad:
+        return None
+    shown = "、".join(f"U+{ord(ch):04X}" for ch in bad[:5])
+    return f"单位名称含有看不见或改变文字方向的字符（{shown}），请删除后重新输入（可在记事本中重新键入名称）。"
+
+
+def checked_name(name: str) -> str:
+    """An agency name for a workbook: end spaces trimmed, invisible characters refused (exit 2)."""
+    name = name.strip(NAME_SPACES)
+    if not name:
+        raise UsageError("请给出单位名称。")
+    problem = name_problem(name)
+    if problem:
+        raise UsageError(problem)
+    return name
 
 
 def checked_code(code: str) -> str:
@@ -34,10 +70,9 @@ def spec_or_error(year: int) -> Spec:
 def agency_workbook(year: int, code: str, name: str, key: bytes | None = None,
                     previous: Mapping[str, Any] | None = None) -> bytes:
     """One agency's workbook, its code checked, last year's carried-over figures typed in."""
-    if not name.strip():
-        raise UsageError("请给出单位名称。")
+    name = checked_name(name)
     prefill = carry_over(spec_or_error(year), previous) if previous else None
-    return workbook_bytes(year, checked_code(code), name.strip(), key, prefill)
+    return workbook_bytes(year, checked_code(code), name, key, prefill)
 
 
 def workbook_bytes(year: int, code: str, name: str, key: bytes | None = None,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xltool.errors import UsageError
-from xltool.form.generate import AGENCY_CODE
+from xltool.form.generate import AGENCY_CODE, NAME_SPACES, name_problem
 from xltool.office.container import ContainerError
 
 HEADERS = {
@@ -74,7 +74,7 @@ def _rows_xlsx(data: bytes) -> tuple[list[list[str]], set[tuple[int, int]]]:
     rows = [[""] * ncols for _ in range(nrows)]
     numeric = set()
     for (r, c), cell in sheet.cells.items():
-        rows[r][c] = (cell.value or "").strip()
+        rows[r][c] = (cell.value or "").strip(NAME_SPACES)
         if cell.type == "n" and cell.value:
             numeric.add((r, c))
     return rows, numeric
@@ -117,7 +117,9 @@ def load_roster(path: str | Path, *, need_email: bool = False) -> list[Agency]:
 
 
 def _cell(row: list[str], i: int | None) -> str:
-    return row[i].strip() if i is not None and i < len(row) else ""
+    """A cell with the spaces at its ends trimmed, no-break (U+00A0) and ideographic (U+3000)
+    ones included; nothing else (an invisible character at the end is refused, not dropped)."""
+    return row[i].strip(NAME_SPACES) if i is not None and i < len(row) else ""
 
 
 def _validate(rows: list[list[str]], cols: dict[str, int], numeric: set, need_email: bool) -> list[Agency]:
@@ -137,8 +139,8 @@ def _validate(rows: list[list[str]], cols: dict[str, int], numeric: set, need_em
             problems.append(f"{where}：单位名称为空。")
         elif name.startswith(FORMULA_START):
             problems.append(f"{where}：单位名称“{name}”以“{name[0]}”开头，像是公式而不是名称，请核对。")
-        elif any(ord(ch) < 32 for ch in name):
-            problems.append(f"{where}：单位名称含有不可见的控制字符，请重新输入。")
+        elif problem := name_problem(name):
+            problems.append(f"{where}：{problem}")
         if email and not EMAIL.match(email):
             problems.append(f"{where}：邮箱“{email}”格式不正确。")
         elif need_email and not email:

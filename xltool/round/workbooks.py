@@ -9,9 +9,10 @@ from typing import Any
 
 from xltool.form.generate import carry_over, spec_or_error, workbook_bytes
 from xltool.round.roster import Agency
-from xltool.util import atomic_write, parallel_map, safe_filename
+from xltool.util import atomic_write, bounded_filename, output_lock, parallel_map
 
 PARALLEL_FROM = 40  # below this, starting worker processes costs more than it saves
+NAME_CHARS = 60  # of the agency name in a file name: paths stay well inside Windows' 260 characters
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def _run(job: WorkbookJob) -> str:
 
 
 def file_name(agency: Agency, year: int) -> str:
-    return f"{agency.code}_{safe_filename(agency.name)}_{year}.xlsx"
+    return bounded_filename(agency.name[:NAME_CHARS], f"_{year}.xlsx", keep=f"{agency.code}_")
 
 
 def generate_roster(agencies: list[Agency], year: int, out_dir: Path, key: bytes | None,
@@ -40,4 +41,5 @@ def generate_roster(agencies: list[Agency], year: int, out_dir: Path, key: bytes
     for a in agencies:
         prefill = carry_over(spec, previous.get(a.code, {})) if previous else {}
         jobs.append(WorkbookJob(year, a.code, a.name, str(out_dir / file_name(a, year)), key, tuple(prefill.items())))
-    return parallel_map(_run, jobs, "生成", parallel_from=PARALLEL_FROM, workers=workers, chunksize=16)
+    with output_lock(out_dir, "另一个 xltool generate"):
+        return parallel_map(_run, jobs, "生成", parallel_from=PARALLEL_FROM, workers=workers, chunksize=16)
