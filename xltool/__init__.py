@@ -83,8 +83,10 @@ def generate_roster(roster: Roster, year: int, out_dir: PathLike, *, key: bytes 
                     previous: Previous | None = None) -> list[str]:
     """One workbook per roster agency into a folder, on both cores; the paths written."""
     from xltool.round.workbooks import generate_roster as run
-    from xltool.util import check_writable_dir
+    from xltool.util import check_writable_dir, refuse_overlap
 
+    refuse_overlap(out_dir, [roster if isinstance(roster, (str, os.PathLike)) else None,
+                             previous if isinstance(previous, (str, os.PathLike)) else None], output_is_dir=True)
     check_writable_dir(Path(out_dir))
     return run(_agencies(roster) or [], year, Path(out_dir), key, _previous(previous))
 
@@ -115,8 +117,11 @@ def verify_paths(paths: Iterable[PathLike], *, key: bytes | None = None, previou
     """Files and folders verified on both cores; with `annotate`, annotated copies written there."""
     from xltool.round.annotate import annotate_results
     from xltool.round.verify import verify_paths as run
-    from xltool.util import check_writable_dir
+    from xltool.util import check_writable_dir, refuse_overlap
 
+    paths = list(paths)
+    if annotate is not None:
+        refuse_overlap(annotate, [*paths, previous if not isinstance(previous, Mapping) else None], output_is_dir=True)
     results = run(paths, key=key, previous=_previous(previous), show_progress=show_progress)
     if annotate is not None:
         check_writable_dir(Path(annotate))
@@ -130,10 +135,16 @@ def merge(paths: Iterable[PathLike], *, roster: Roster | None = None, key: bytes
     """The returns consolidated; with `output`, the merged workbook written there too."""
     from xltool.form.generate import checked_code
     from xltool.round.merge import DEFAULT_CODE, merge_paths, write_merged_workbook
+    from xltool.util import output_lock, refuse_overlap
 
-    result = merge_paths(paths, roster=_agencies(roster), key=key, allow_errors=allow_errors, show_progress=False)
-    if output is not None:
-        write_merged_workbook(result, output, code=checked_code(agency_code or DEFAULT_CODE), name=agency_name)
+    paths = list(paths)
+    if output is None:
+        return merge_paths(paths, roster=_agencies(roster), key=key, allow_errors=allow_errors, show_progress=False)
+    code = checked_code(agency_code or DEFAULT_CODE)
+    refuse_overlap(output, [*paths, roster if isinstance(roster, (str, os.PathLike)) else None], output_is_dir=False)
+    with output_lock(Path(output).parent, "另一个 xltool merge"):
+        result = merge_paths(paths, roster=_agencies(roster), key=key, allow_errors=allow_errors, show_progress=False)
+        write_merged_workbook(result, output, code=code, name=agency_name)
     return result
 
 

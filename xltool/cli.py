@@ -14,7 +14,7 @@ from xltool.errors import UsageError
 from xltool.findings import STATE_TEXT
 from xltool.form.returns import read_return
 from xltool.round.roster import load_roster
-from xltool.util import atomic_write, check_writable_dir, read_secret
+from xltool.util import atomic_write, check_writable_dir, read_secret, refuse_overlap
 
 zh.install()  # before the commands are declared: click translates some help when it declares them
 
@@ -52,6 +52,7 @@ def generate(year: int, agency_code: str | None, agency_name: str | None, roster
     from xltool.round.workbooks import generate_roster
 
     spec_or_error(year)
+    refuse_overlap(output, [roster, previous], output_is_dir=bool(roster))
     key = read_secret(key_file, "XLTOOL_KEY")
     prev = load_previous(previous) if previous else None
     out = Path(output)
@@ -85,9 +86,8 @@ def fill(workbook: str, data: str, output: str) -> None:
     from xltool.form.fill import fill_bytes, values_from_payload
     from xltool.form.returndata import load_json
 
+    refuse_overlap(output, [workbook, data], output_is_dir=False)
     values = values_from_payload(load_json(data))
-    if Path(output).resolve() == Path(workbook).resolve():
-        raise UsageError("输出文件不能与输入文件相同（xltool 从不修改输入文件）。")
     atomic_write(output, fill_bytes(Path(workbook).read_bytes(), values))
     click.echo(f"已写入 {len(values)} 项，保存为 {output}")
 
@@ -139,13 +139,16 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise UsageError("找不到：" + "、".join(missing))
+    if annotate:
+        refuse_overlap(annotate, [*paths, previous], output_is_dir=True)
     key = read_secret(key_file, "XLTOOL_KEY")
     prev = load_previous(previous) if previous else None
     results = verify_paths(paths, key=key, previous=prev, show_progress=not as_json)
     if annotate:
         from xltool.round.annotate import annotate_results
         check_writable_dir(Path(annotate))
-        annotate_results(results, Path(annotate))
+        for line in annotate_results(results, Path(annotate)).failed:
+            click.echo(f"提示：{line}", err=True)
     counts = summary(results)
     if as_json:
         print_json({"returns": [r.to_json() for r in results], "summary": counts})

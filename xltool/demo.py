@@ -73,7 +73,12 @@ def run_demo(out: Path, echo: Callable[[str], None]) -> int:
          f"{len(sent.report.sent)} 封邮件（演示只写成 .eml）→ {out / '1-发件箱'}")
 
     mbox = out / "2-收件箱.mbox"
-    notes = build_sample_mailbox(_sample_returns(roster), roster, mbox)
+    fresh = out / ".2-收件箱.mbox.new"
+    notes = build_sample_mailbox(_sample_returns(roster), roster, fresh)
+    if mbox.exists():  # a second run: the replies came on the first; the same mailbox, collected again
+        fresh.unlink()
+    else:
+        fresh.replace(mbox)
     echo(f"② 各部门回复：{len(notes)} 封邮件 → {mbox}")
     for note in notes:
         echo(f"    {note}")

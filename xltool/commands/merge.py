@@ -10,7 +10,7 @@ import click
 from xltool.commands.common import handle_errors, json_option, key_option, print_json
 from xltool.errors import UsageError
 from xltool.findings import STATE_TEXT
-from xltool.util import check_writable_dir, read_secret
+from xltool.util import check_writable_dir, output_lock, read_secret, refuse_overlap
 
 
 def _existing(paths: tuple[str, ...]) -> None:
@@ -19,15 +19,11 @@ def _existing(paths: tuple[str, ...]) -> None:
         raise UsageError("找不到：" + "、".join(missing))
 
 
-def _check_output(out: Path, paths: tuple[str, ...], suffix: str) -> None:
+def _check_output(out: Path, inputs: list[str | None], suffix: str) -> None:
     """The output must not be an input, nor land in an input folder (the next run would read it)."""
     if out.suffix.lower() != suffix:
         raise UsageError(f"输出文件应以 {suffix} 结尾：{out}")
-    target = out.resolve()
-    for p in map(Path, paths):
-        p = p.resolve()
-        if target == p or (p.is_dir() and p in target.parents):
-            raise UsageError(f"输出文件 {out} 位于输入 {p} 之中：下次汇总会把它当作报表读入。请另选输出位置。")
+    refuse_overlap(out, inputs, output_is_dir=False)
     if out.exists() and out.is_dir():
         raise UsageError(f"输出位置 {out} 是一个文件夹，请给出文件名，如 汇总.xlsx。")
     parent = out.parent if str(out.parent) else Path(".")
@@ -67,15 +63,16 @@ def merge(paths: tuple[str, ...], output: str, as_json: bool, roster: str | None
 
     _existing(paths)
     out = Path(output)
-    _check_output(out, paths, ".xlsx")
+    _check_output(out, [*paths, roster], ".xlsx")
     code = checked_code(agency_code or DEFAULT_CODE)
     if bool(agency_code) != bool(agency_name):
         raise UsageError("--agency-code 和 --agency-name 须同时给出（或都不给，使用默认的 MERGED／汇总（N个单位））。")
     key = read_secret(key_file, "XLTOOL_KEY")
     agencies = load_roster(roster) if roster else None
-    result = merge_paths(paths, roster=agencies, key=key, allow_errors=allow_errors, show_progress=not as_json)
-    name = (agency_name or "").strip() or default_name(result)
-    write_merged_workbook(result, out, result.year, code, name, key)
+    with output_lock(out.parent if str(out.parent) else Path("."), "另一个 xltool merge"):
+        result = merge_paths(paths, roster=agencies, key=key, allow_errors=allow_errors, show_progress=not as_json)
+        name = (agency_name or "").strip() or default_name(result)
+        write_merged_workbook(result, out, result.year, code, name, key)
     if as_json:
         print_json(result.to_json())
     else:
@@ -121,7 +118,7 @@ def status(roster: str, paths: tuple[str, ...], as_json: bool, html_file: str | 
 
     _existing(paths)
     if html_file:
-        _check_output(Path(html_file), paths, ".html")
+        _check_output(Path(html_file), [*paths, roster], ".html")
     key = read_secret(key_file, "XLTOOL_KEY")
     report = status_paths(load_roster(roster), paths, key=key, show_progress=not as_json)
     if html_file:

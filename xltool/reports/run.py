@@ -7,6 +7,7 @@ allowed, and then its report is marked 草稿 (draft). Every file is written who
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +22,21 @@ from xltool.reports.markdown import render_markdown
 from xltool.reports.model import Narrative, Report, ReportData, compose, from_json, from_return
 from xltool.reports.narrative import TemplateProblem
 from xltool.round.verify import RETURN_SUFFIXES, duplicates, expand, verify_path, verify_paths
-from xltool.util import atomic_write, check_writable_dir, progress, safe_filename
+from xltool.util import (
+    atomic_write,
+    bounded_filename,
+    check_writable_dir,
+    output_lock,
+    progress,
+    refuse_overlap,
+    safe_filename,
+)
 
 FORMATS = ("html", "docx", "md", "pdf")
 DEFAULT_FORMATS = ("html", "docx", "md")  # those that need no outside program
 SUFFIXES = {".html": "html", ".htm": "html", ".docx": "docx", ".md": "md", ".pdf": "pdf"}
 SHOWN_PROBLEMS = 3
+NAME_CHARS, CODE_CHARS = 60, 40  # of a report's file name, <code>_<name>.<ext>; bytes bounded too
 
 
 @dataclass(frozen=True)
@@ -41,7 +51,8 @@ class Plan:
     def target(self, data: ReportData, fmt: str) -> Path:
         if self.single:
             return self.output
-        return self.output / f"{safe_filename(data.code)}_{safe_filename(data.name)}.{fmt}"
+        return self.output / bounded_filename(data.name[:NAME_CHARS], f".{fmt}",
+                                              keep=f"{safe_filename(data.code, CODE_CHARS)}_")
 
 
 @dataclass
@@ -193,8 +204,15 @@ def write_reports(input_path: str | Path, p: Plan, narrative: Narrative, *, allo
     outcome = Outcome()
     if p.single and Path(input_path).is_dir():
         raise UsageError("输入是一个文件夹时，-o 应为输出文件夹（每个单位一份报告）。")
+    refuse_overlap(p.output, [input_path], output_is_dir=not p.single)
     todo = sources(input_path, allow_errors, outcome)
     check_writable_dir(p.output.parent if p.single else p.output)
+    with contextlib.nullcontext() if p.single else output_lock(p.output, "另一个 xltool report"):
+        _compose_all(todo, p, narrative, outcome)
+    return outcome
+
+
+def _compose_all(todo: list[Source], p: Plan, narrative: Narrative, outcome: Outcome) -> None:
     pdf_jobs: list[pdf.PdfJob] = []
     for source in progress(todo, len(todo), "成文"):
         data = source.load()
@@ -210,4 +228,3 @@ def write_reports(input_path: str | Path, p: Plan, narrative: Narrative, *, allo
         _write(report, p, outcome, pdf_jobs)
     pdf.write_pdfs(pdf_jobs)
     outcome.written += [job.target for job in pdf_jobs]
-    return outcome

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -18,7 +19,7 @@ from lxml import etree
 from xltool.findings import Finding
 from xltool.office.cells import parse_ref
 from xltool.office.package import MAIN, REL, Package, find_cell
-from xltool.util import atomic_write, safe_filename
+from xltool.util import atomic_write, bounded_filename, output_lock
 
 SUMMARY_SHEET = "审核意见"
 ERROR_FILL = "FFF8D7DA"
@@ -221,23 +222,48 @@ def annotate_bytes(data: bytes, findings: Iterable[Finding], title: str = "") ->
     return package.save()
 
 
-def annotated_name(file: str) -> str:
-    return safe_filename(Path(file).stem, 80) + "-审核意见.xlsx"
+SUFFIX = "-审核意见.xlsx"
 
 
-def annotate_results(results, out_dir: Path) -> list[Path]:
-    """Write an annotated copy of every readable return that has findings."""
-    written = []
-    for r in results:
-        if not r.findings or r.agency is None:
-            continue
-        try:
-            data = Path(r.file).read_bytes()
-            title = f"{r.agency['name']}（{r.agency['code']}）"
-            out = out_dir / annotated_name(r.file)
-            atomic_write(out, annotate_bytes(data, r.findings, title))
-            written.append(out)
-        except Exception:  # a file our reader accepted but that cannot be rewritten: no copy, findings still stand
-            continue
-    return written
+def annotated_name(file: str, code: str, taken: set[str] | None = None) -> str:
+    """The copy's name: the input's name with the agency code first (kept whole), bounded to 255
+    bytes; a name already `taken` in this run (same-named inputs in two folders) gets -2, -3, …"""
+    stem = Path(file).stem
+    keep, rest = (code, stem[len(code):]) if stem.startswith(code) else (f"{code}_", stem)
+    taken = taken if taken is not None else set()
+    for n in range(1, len(taken) + 2):
+        name = bounded_filename(rest, SUFFIX if n == 1 else f"-{n}{SUFFIX}", keep=keep)
+        if name.casefold() not in taken:  # case-insensitive file systems (Windows, macOS)
+            taken.add(name.casefold())
+            return name
+    raise AssertionError("unreachable: one of len(taken) + 1 names is free")
 
+
+@dataclass
+class Annotated:
+    written: list[Path] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # why a return that has findings got no copy
+
+
+def annotate_results(results, out_dir: Path) -> Annotated:
+    """Write an annotated copy of every readable return that has findings, holding the folder
+    against a concurrent run; a copy that cannot be written is said, not skipped silently."""
+    done = Annotated()
+    taken: set[str] = set()
+    with output_lock(out_dir, "另一个 xltool verify --annotate"):
+        for r in results:
+            if not r.findings or r.agency is None:
+                continue
+            out = out_dir / annotated_name(r.file, r.agency["code"], taken)
+            try:
+                data = Path(r.file).read_bytes()
+                title = f"{r.agency['name']}（{r.agency['code']}）"
+                atomic_write(out, annotate_bytes(data, r.findings, title))
+            except OSError as e:
+                done.failed.append(f"{r.file}：无法写入批注版 {out.name}（{e.strerror or e}）")
+                continue
+            except Exception:  # a file our reader accepted but that cannot be rewritten: the findings still stand
+                done.failed.append(f"{r.file}：文件结构无法改写，未生成批注版；问题见审核结果")
+                continue
+            done.written.append(out)
+    return done

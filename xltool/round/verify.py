@@ -9,6 +9,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -34,6 +35,7 @@ class FileResult:
     saved_at: str | None = None
     mtime: float = 0.0
     values: dict[str, Any] = field(default_factory=dict)
+    year: int | None = None  # the statistics year, to judge how plausible saved_at is
 
     @property
     def status(self) -> str:
@@ -92,7 +94,7 @@ def verify_bytes(data: bytes, file: str, *, key: bytes | None = None,
     except ContainerError as e:  # also a damaged sheet, parsed only when a check reads it
         return FileResult(file, None, [finding(e.code, e.message)], mtime=mtime)
     return FileResult(file, {"code": ret.agency_code, "name": ret.agency_name}, findings, ret,
-                      saved_at=book.modified, mtime=mtime, values=ret.values)
+                      saved_at=book.modified, mtime=mtime, values=ret.values, year=ret.year)
 
 
 def verify_path(path: str | os.PathLike, *, key: bytes | None = None,
@@ -183,10 +185,82 @@ D = TypeVar("D", bound=Dated)
 C = TypeVar("C", bound=Candidate)
 
 
-def choose(results: Iterable[D]) -> D:
-    """Which of an agency's returns counts: the newest by the workbook's own save time, then by
-    file time (PRODUCT.md)."""
-    return max(results, key=lambda r: (r.saved_at or "", r.mtime, r.file))
+def saved_time(when: str | datetime | None) -> datetime | None:
+    """A save or arrival time as an aware datetime (UTC when it names no zone); None when it is
+    missing or not a date (docProps/core.xml holds W3CDTF text, e.g. 2022-01-10T08:30:00Z)."""
+    if isinstance(when, str):
+        try:
+            when = datetime.fromisoformat(when.strip()[:40])
+        except ValueError:
+            return None
+    if when is None:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def doubt(when: str | datetime | None, year: int | None, now: datetime) -> str | None:
+    """Why a save or arrival time cannot be trusted to order versions (PRODUCT.md: missing, later
+    than now, or before 1 January of the statistics year), in words; None when it is plausible."""
+    at = saved_time(when)
+    if at is None:
+        return "没有记录时间" if not when else f"时间“{str(when)[:40]}”无法识别"
+    if at > (now if now.tzinfo else now.replace(tzinfo=timezone.utc)):
+        return f"时间 {at:%Y-%m-%d %H:%M} 晚于当前时间"
+    if year is not None and at < datetime(year, 1, 1, tzinfo=timezone.utc):
+        return f"时间 {at:%Y-%m-%d} 早于统计年度 {year} 年 1 月 1 日"
+    return None
+
+
+def plausible(when: str | datetime | None, year: int | None, now: datetime) -> datetime | None:
+    """The time when it can order versions, else None: implausible times sort last."""
+    return None if doubt(when, year, now) else saved_time(when)
+
+
+def _year(r: Any) -> int | None:
+    """The statistics year of a candidate: FileResult and send's Workbook carry `year`, merge's
+    Scanned carries it in `form`."""
+    year = getattr(r, "year", None)
+    if year is None and getattr(r, "form", None):
+        year = r.form[2]
+    return year if isinstance(year, int) else None
+
+
+def _file_time(mtime: float) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(mtime, timezone.utc) if mtime else None
+    except (OverflowError, OSError, ValueError):  # a file time past the year 9999
+        return None
+
+
+def _order(r: Dated, now: datetime) -> tuple:
+    saved = plausible(r.saved_at, _year(r), now)
+    filed = plausible(_file_time(r.mtime), None, now)
+    oldest = datetime.min.replace(tzinfo=timezone.utc)
+    return saved is not None, saved or oldest, filed is not None, filed or oldest, r.file
+
+
+def choose(results: Iterable[D], now: datetime | None = None) -> D:
+    """Which of an agency's returns counts (PRODUCT.md): the newest by the workbook's own save
+    time, then by file time; a time that is missing, later than now, or before 1 January of the
+    statistics year sorts last (a draft saved "in 2099" never beats the correction)."""
+    now = now or datetime.now(timezone.utc)
+    return max(results, key=lambda r: _order(r, now))
+
+
+def superseded_note(used: Dated, other: Dated, now: datetime | None = None) -> str:
+    """Why `other` is not the return used, for the duplicate-return finding and the notes."""
+    now = now or datetime.now(timezone.utc)
+    name = Path(used.file).name
+    why = doubt(other.saved_at, _year(other), now)
+    if why:
+        return f"本份的保存{why}，不可信，按规则排在后面；采用的是 {name}"
+    used_doubt = doubt(used.saved_at, _year(used), now)
+    if used_doubt:  # both implausible: file time decided
+        return f"两份的保存时间都不可信，按文件时间采用较新的 {name}"
+    saved = plausible(used.saved_at, _year(used), now)
+    if saved is None or saved == plausible(other.saved_at, _year(other), now):
+        return f"保存时间相同，按文件时间采用较新的 {name}"
+    return f"采用的是保存时间较新的 {name}（{saved:%Y-%m-%d %H:%M}）"
 
 
 def duplicates(results: Iterable[C]) -> dict[str, tuple[C, list[C]]]:
@@ -205,5 +279,5 @@ def duplicates(results: Iterable[C]) -> dict[str, tuple[C, list[C]]]:
 def mark_duplicates(results: list[FileResult]) -> None:
     for code, (used, others) in duplicates(results).items():
         for r in others:
-            r.findings.append(finding("duplicate-return", f"单位（代码 {code}）报送了多份报表：本份未采用，"
-                                                          f"采用的是较新的 {Path(used.file).name}。"))
+            r.findings.append(finding("duplicate-return", f"单位（代码 {code}）报送了多份报表：本份未采用。"
+                                                          f"{superseded_note(used, r)}。"))
