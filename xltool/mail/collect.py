@@ -225,7 +225,7 @@ class _Collector:
 
     def _loose(self, env: Envelope) -> dict[str, Any] | None:
         """A file that came by USB or chat: one attachment without a message, dated by its file
-        time (the manifest falls back to the workbook's save time when that cannot be believed)."""
+        time (with the same limits on what time can be believed as a message's)."""
         data = env.data
         key = "file:" + (hashlib.sha256(data).hexdigest() if data is not None else f"{env.origin}:{env.too_large}")
         if self._known(key):

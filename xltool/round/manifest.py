@@ -10,8 +10,8 @@ version with a note on why it is or is not current, the sealed scans and other a
 second run over the same mail changes nothing.
 
 Which version counts: the latest by arrival (IMAP INTERNALDATE, the mbox From_ line, Maildir
-delivery time; a loose file's own file time), the Date header (or the workbook's save time) only
-as a fallback; a time that is missing, later than the collection time, or before 1 January of
+delivery time; a loose file's own file time), the Date header (and an .eml file's time) only as
+a fallback; a time that is missing, later than the collection time, or before 1 January of
 the return's statistics year is not believed, and such a version sorts last.
 """
 
@@ -228,32 +228,31 @@ SKEW = timedelta(hours=1)  # clocks of mail servers and the coordinator's comput
 
 
 def _rank(m: dict[str, Any], a: dict[str, Any], index: int) -> tuple[tuple[bool, datetime, int], str | None, str | None]:
-    """(sort key, the date shown, a note) of one version as one message carried it: the first
-    believable of the message's times; none believable sorts last, with the reason."""
+    """(sort key, the date shown, a note) of one version as one message carried it. The first of
+    the message's times that is there decides (arrival, else the Date header, else the file
+    time); one that cannot be believed is not replaced by the next, which a sender controls
+    more easily: the version sorts last, and the note says why."""
     candidates = [(_LABELS.get(m.get("dated_by", ""), "日期"), m.get("date")), ("邮件日期（Date）", m.get("sent")),
                   ("文件时间", m.get("file_time"))]
-    if m.get("dated_by") == "file":
-        candidates.append(("工作簿保存时间", a.get("saved_at")))
     year = a.get("year")
     year = year if isinstance(year, int) and 1 <= year < 9999 else None
     earliest = datetime(year, 1, 1, tzinfo=CST) if year else None
     collected = _parse(m.get("collected"))
     latest = collected + SKEW if collected and collected < datetime.max.replace(tzinfo=timezone.utc) - SKEW else None
-    problems = []
+    unreadable = []
     for label, text in dict.fromkeys((lbl, t) for lbl, t in candidates if t):
         when = _parse(text)
         if when is None:
-            problems.append(f"{label}“{text}”无法识别")
-        elif latest is not None and when > latest:
-            problems.append(f"{label} {text} 晚于收取时间 {m.get('collected')}")
-        elif earliest is not None and when < earliest:
-            problems.append(f"{label} {text} 早于统计年度的开始（{year}年1月1日）")
-        else:
-            note = f"{'；'.join(problems)}，改用{label}。" if problems else None
-            return (True, when, index), text, note
-    shown = next((t for _, t in candidates if t), None)
-    reason = "；".join(problems) if problems else "没有可用的日期"
-    return (False, _EPOCH, index), shown, f"{reason}：日期不可信，按规则排在最后。"
+            unreadable.append(f"{label}“{text}”无法识别")
+            continue
+        problem = (f"{label} {text} 晚于收取时间 {m.get('collected')}" if latest is not None and when > latest else
+                   f"{label} {text} 早于统计年度的开始（{year}年1月1日）" if earliest is not None and when < earliest else None)
+        if problem:
+            return (False, _EPOCH, index), text, f"{problem}：日期不可信，按规则排在最后。"
+        note = f"{'；'.join(unreadable)}，改用{label}。" if unreadable else None
+        return (True, when, index), text, note
+    reason = "；".join(unreadable) if unreadable else "没有可用的日期"
+    return (False, _EPOCH, index), None, f"{reason}：按规则排在最后。"
 
 
 def _explain(versions: list[dict[str, Any]], best: int, ranks: dict[int, tuple[bool, datetime, int]]) -> None:
