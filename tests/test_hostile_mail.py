@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from test_mail_common import manifest, run, sample_returns, tree, write_roster
+from test_mail_servers import Relay
 
 from builders import consistent
 from support.limited import run_limited, snapshot
@@ -225,8 +226,12 @@ def test_poison_over_imap(tmp_path: Path, imap_server) -> None:
     assert current_bytes(out, "160") == correction
     assert len([m for m in manifest(out)["messages"] if m.get("message_id") == "<same@x>"]) == 2
     before = tree(out)
-    assert run_limited("collect", url, "-o", out, env=env).returncode == 0
+    relay = Relay(imap_server.port)
+    relayed = f"imap://{imap_server.user}@{imap_server.host}:{relay.port}/INBOX"
+    assert run_limited("collect", relayed, "-o", out, env=env).returncode == 0
     assert tree(out) == before
+    assert b"BODY.PEEK[]" not in bytes(relay.client_bytes)  # known messages are not downloaded again
+    relay.close()
 
 
 def test_one_failing_message_is_recorded_and_retried(tmp_path: Path, monkeypatch) -> None:
@@ -541,7 +546,8 @@ def test_workbook_in_an_unnamed_text_part_is_a_return(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("source", ["imaps://u:PW-secret@imap.example.cn:99999/INBOX", "ftp://u:PW-secret@x/",
-                                    "imap://u:PW-secret@127.0.0.1:1/INBOX"])
+                                    "imap://u:PW-secret@127.0.0.1:1/INBOX", "imaps://u:PW-secret@x@imap.example.cn/INBOX",
+                                    "imap://u:PW-secret/x@imap.example.cn:bad/INBOX"])
 def test_password_in_source_url_is_refused_before_connecting(tmp_path: Path, source: str) -> None:
     result = run("collect", source, "-o", tmp_path / "out", env={"XLTOOL_IMAP_PASSWORD": "x"})
     assert result.exit_code == 2

@@ -10,21 +10,38 @@ from urllib.parse import unquote, urlsplit
 
 from xltool.errors import UsageError
 
-_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^@/?#]*)@")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+_LOOSE_PASSWORD = re.compile(r"([^/?#:@]+:[^@]*)@")
+
+
+def _userinfo(url: str) -> tuple[str, str, str] | None:
+    """(scheme://, user:password, the rest after '@'), or None when the address has no user part.
+    The user part ends at the last '@' before the path: a password may hold an '@' of its own."""
+    m = _SCHEME.match(url)
+    if m is None:
+        return None
+    rest = url[m.end():]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" in authority:
+        info = authority.rpartition("@")[0]
+        return m[0], info, rest[len(info) + 1:]
+    loose = _LOOSE_PASSWORD.match(rest)  # a password holding '/', '?' or '#': never shown either
+    return (m[0], loose[1], rest[loose.end():]) if loose else None
 
 
 def redact(url: str) -> str:
     """The address as it may be shown: `imaps://user:***@host/…`, whatever follows the user."""
-    m = _USERINFO.match(url)
-    if m is None or ":" not in m[2]:
+    parts = _userinfo(url)
+    if parts is None or ":" not in parts[1]:
         return url
-    return m[1] + m[2].split(":", 1)[0] + ":***@" + url[m.end():]
+    scheme, info, rest = parts
+    return f"{scheme}{info.split(':', 1)[0]}:***@{rest}"
 
 
 def refuse_password(url: str, option: str, env: str) -> None:
     """UsageError (exit 2, before any connection) when the address holds a password."""
-    m = _USERINFO.match(url)
-    if m is not None and ":" in m[2]:
+    parts = _userinfo(url)
+    if parts is not None and ":" in parts[1]:
         raise UsageError(f"地址 {redact(url)} 中写了密码：密码（授权码）不能写在命令行上，"
                          f"命令行会留在历史记录和进程列表中。请去掉地址中的“:密码”，改用 {option} 指定的文件，"
                          f"或环境变量 {env} 提供。")
