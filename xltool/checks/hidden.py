@@ -23,6 +23,14 @@ def _placed(spec: Spec) -> frozenset[tuple[str, int, int]]:
     return frozenset((i.sheet, i.row, i.col) for i in layout_for(spec).items)
 
 
+@functools.cache
+def _data_sheets(spec: Spec) -> tuple[str, ...]:
+    """The sheets that hold the form's figures and text, as a reader sees and prints them (not
+    the instructions or the check sheet, whose numbers are never the return's)."""
+    layout = layout_for(spec)
+    return tuple(dict.fromkeys(layout.by_key[k].sheet for k in spec.cells if k in layout.by_key))
+
+
 def _figures(sheet: Sheet) -> list[Cell]:
     return sorted((c for c in sheet.cells.values() if c.type == "n" and c.value not in (None, "")),
                   key=lambda c: (c.row, c.col))
@@ -35,7 +43,6 @@ def _refs(cells: list[Cell]) -> str:
 
 def check(ctx):
     book, spec = ctx.ret.book, ctx.spec
-    form_sheets = spec.sheet_names()
     for name, sheet in book.sheets.items():
         if name == META_SHEET or sheet.state == "visible":
             continue
@@ -45,7 +52,7 @@ def check(ctx):
             yield finding("hidden-figures", f"工作表“{name}”被{how}，其中有 {len(figures)} 个数字（{_refs(figures)}）。",
                           sheet=name)
     placed = _placed(spec)
-    for name in form_sheets:
+    for name in _data_sheets(spec):
         sheet = book.sheets.get(name)
         if sheet is None:
             continue

@@ -178,6 +178,10 @@ def parse_xml(data: bytes) -> etree._Element:
     check_xml(data)
     try:
         root = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as e:
+        if "depth" in str(e).lower():  # the parser's own bound: 256 levels, where a sheet needs 5
+            raise _too_large("文件内部的 XML 结构嵌套层数异常（超过 256 层），") from None
+        raise _bad_xml() from None
     except (etree.LxmlError, ValueError):
         raise _bad_xml() from None
     if root.getroottree().docinfo.internalDTD is not None:  # belt and braces

@@ -8,6 +8,7 @@ time. The hostile-input defences (size limits, entity attacks, file-type sniffin
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import re
 
@@ -107,15 +108,18 @@ def _locked_styles(parts: dict[str, bytes], target: str | None, limits: Limits) 
     return out or [True]
 
 
-_STYLE = re.compile(r"[0-9]{1,6}")
 _INDEX = re.compile(r"[0-9]{1,5}")  # a column number in <col min max>: at most 16,384
 
 
 def _style(text: str | None) -> int:
     """A cell's style index; -1 (locked, like any unknown style) when it is not a small number."""
-    if text is None or text == "":
+    if not text:
         return 0
-    return int(text) if _STYLE.fullmatch(text) else -1
+    try:
+        n = int(text)  # refuses 5,000 digits at once, before converting them
+    except ValueError:
+        return -1
+    return n if 0 <= n < 1_000_000 else -1
 
 
 def _zero(size: str | None) -> bool:
@@ -126,22 +130,34 @@ def _zero(size: str | None) -> bool:
         return False
 
 
-def _hidden_columns(root) -> bytearray:
-    """A flag per column of the grid: hidden (or zero width) by a <col> range."""
-    diff = [0] * (MAX_COLS + 1)
-    for col in root.iter(NS + "col"):
-        if col.get("hidden") in ("1", "true") or _zero(col.get("width")):
-            lo, hi = col.get("min", ""), col.get("max", "")
-            if _INDEX.fullmatch(lo) and _INDEX.fullmatch(hi):
-                a, b = max(int(lo), 1) - 1, min(int(hi), MAX_COLS) - 1
-                if a <= b:
-                    diff[a] += 1
-                    diff[b + 1] -= 1
-    out, level = bytearray(MAX_COLS), 0
-    for i in range(MAX_COLS):
-        level += diff[i]
-        out[i] = level > 0
-    return out
+def _hidden_rows(data) -> set:
+    """The <row> elements that are hidden or of zero height (kept alive, so identity holds)."""
+    rows = set()
+    for r in data.iterchildren(NS + "row"):
+        ht = r.get("ht")
+        if r.get("hidden") in ("1", "true") or (ht is not None and ht[:1] in "0." and _zero(ht)):
+            rows.add(r)
+    return rows
+
+
+def _hidden_columns(root) -> bytearray | None:
+    """A flag per column of the grid: hidden (or zero width) by a <col> range; None when no
+    column is hidden."""
+    spans = []
+    for cols in root.iterchildren(NS + "cols"):
+        for col in cols.iterchildren(NS + "col"):
+            if col.get("hidden") in ("1", "true") or _zero(col.get("width")):
+                lo, hi = col.get("min", ""), col.get("max", "")
+                if _INDEX.fullmatch(lo) and _INDEX.fullmatch(hi):
+                    spans.append((max(int(lo), 1) - 1, min(int(hi), MAX_COLS)))
+    if not spans:
+        return None
+    diff = [0] * (MAX_COLS + 1)  # linear in the spans and the grid's width, however many spans overlap
+    for a, b in spans:
+        if a < b:
+            diff[a] += 1
+            diff[b] -= 1
+    return bytearray(level > 0 for level in itertools.accumulate(diff[:MAX_COLS]))
 
 
 def _bad_ref(sheet: str, ref: str) -> ContainerError:
@@ -152,59 +168,64 @@ def _bad_ref(sheet: str, ref: str) -> ContainerError:
 
 def _sheet_cells(root, strings: list[str], name: str, budget: _Budget) -> dict[tuple[int, int], Cell]:
     shared: dict[str, tuple[int, int, str]] = {}
-    row_tag, c_tag, v_tag, f_tag, is_tag, t_tag = NS + "row", NS + "c", NS + "v", NS + "f", NS + "is", NS + "t"
+    c_tag, v_tag, f_tag, is_tag, t_tag = NS + "c", NS + "v", NS + "f", NS + "is", NS + "t"
     cells: dict[tuple[int, int], Cell] = {}
     data = root.find(NS + "sheetData")
     if data is None:
         return cells
-    hidden_cols = _hidden_columns(root) if root.find(NS + "cols") is not None else None
+    hidden_rows = _hidden_rows(data)
+    hidden_cols = _hidden_columns(root)
     room = budget.room()
-    for row_element in data.iterchildren(row_tag):
-        row_hidden = row_element.get("hidden") in ("1", "true") or _zero(row_element.get("ht"))
-        for c in row_element.iterchildren(c_tag):
-            ref = c.get("r")
-            if ref is None:
-                continue  # a cell placed by position only (issue 12): not read
-            if len(cells) >= room:
-                raise budget.over(name)
+    styles: dict[str | None, int] = {}
+    for c in data.iter(c_tag):
+        ref = c.get("r")
+        if ref is None:
+            continue  # a cell placed by position only (issue 12): not read
+        if len(cells) >= room:
+            raise budget.over(name)
+        try:
+            row, col = parse_ref(ref)
+        except ValueError:
+            raise _bad_ref(name, ref) from None
+        t = c.get("t", "n")
+        value = formula = None
+        for child in c:
+            tag = child.tag
+            if tag == v_tag:
+                value = child.text
+            elif tag == f_tag:
+                formula = child.text
+                if child.get("t") == "shared":
+                    si = child.get("si")
+                    if formula:
+                        shared[si] = (row, col, formula)
+                    elif si in shared:
+                        r0, c0, master = shared[si]
+                        formula = shift_formula(master, row - r0, col - c0)
+                elif formula is None:
+                    formula = ""
+            elif tag == is_tag:
+                value = "".join(x.text or "" for x in child.iter(t_tag))
+        if t == "s":
             try:
-                row, col = parse_ref(ref)
-            except ValueError:
-                raise _bad_ref(name, ref) from None
-            t = c.get("t", "n")
-            value = formula = None
-            for child in c:
-                tag = child.tag
-                if tag == v_tag:
-                    value = child.text
-                elif tag == f_tag:
-                    formula = child.text
-                    if child.get("t") == "shared":
-                        si = child.get("si")
-                        if formula:
-                            shared[si] = (row, col, formula)
-                        elif si in shared:
-                            r0, c0, master = shared[si]
-                            formula = shift_formula(master, row - r0, col - c0)
-                    elif formula is None:
-                        formula = ""
-                elif tag == is_tag:
-                    value = "".join(x.text or "" for x in child.iter(t_tag))
-            if t == "s":
-                try:
-                    index = int(value or "")
-                    value = strings[index] if index >= 0 else None
-                except (TypeError, ValueError, IndexError):
-                    value = None
-                kind = "s"
-            elif t in ("inlineStr", "str"):
-                kind = "s"
-            elif t in ("b", "e"):
-                kind = t
-            else:
-                kind = "n" if value is not None else ""
-            hidden = row_hidden or bool(hidden_cols and hidden_cols[col])
-            cells[(row, col)] = Cell(row, col, kind, value, formula, _style(c.get("s")), hidden)
+                index = int(value or "")
+                value = strings[index] if index >= 0 else None
+            except (TypeError, ValueError, IndexError):
+                value = None
+            kind = "s"
+        elif t in ("inlineStr", "str"):
+            kind = "s"
+        elif t in ("b", "e"):
+            kind = t
+        else:
+            kind = "n" if value is not None else ""
+        hidden = ((bool(hidden_rows) and c.getparent() in hidden_rows)
+                  or (hidden_cols is not None and hidden_cols[col] == 1))
+        style_text = c.get("s")
+        style = styles.get(style_text)
+        if style is None:
+            style = styles[style_text] = _style(style_text)
+        cells[(row, col)] = Cell(row, col, kind, value, formula, style, hidden)
     budget.cells += len(cells)
     return cells
 
