@@ -21,7 +21,7 @@ from xltool.reports.html import render_html
 from xltool.reports.markdown import render_markdown
 from xltool.reports.model import Narrative, Report, ReportData, compose, from_json, from_return
 from xltool.reports.narrative import TemplateProblem
-from xltool.round.verify import RETURN_SUFFIXES, duplicates, expand, verify_path, verify_paths
+from xltool.round.verify import RETURN_SUFFIXES, duplicates, expand, superseded_note, verify_path, verify_paths
 from xltool.util import (
     atomic_write,
     bounded_filename,
@@ -144,8 +144,10 @@ def sources(path: str | Path, allow_errors: bool, outcome: Outcome) -> list[Sour
         results = [result]
     else:
         results = verify_paths(_returns(path))
-        superseded = [r for _, others in duplicates(results).values() for r in others]
-        outcome.notes += [f"{_who(r)}：{Path(r.file).name} 不是该单位最新的一份报表，未采用。" for r in superseded]
+        pairs = [(used, r) for used, others in duplicates(results).values() for r in others]
+        outcome.notes += [f"{_who(r)}：{Path(r.file).name} 不是该单位采用的报表，未生成报告。{superseded_note(used, r)}。"
+                          for used, r in pairs]
+        superseded = [r for _, r in pairs]
         results = [r for r in results if all(r is not s for s in superseded)]
     out = []
     for result in results:
