@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from builders import SPEC, consistent, make_return
 from support.limited import run_limited, snapshot
-
 from xltool.findings import CATALOGUE
 from xltool.form.formulas import constant_value
 from xltool.form.layout import layout_for
@@ -160,6 +160,7 @@ _add(*_input("227", "><f>1+1</f><v>21</v>"), "value-formula-constant")
 # row 4: hidden rows, figures outside the form's cells
 _add("231", _hide_rows, "hidden-figures")
 _add("232", _stray, "hidden-figures")
+_add("233", lambda xml: xml.replace(b'<col min="4" max="4"', b'<col min="4" max="4" hidden="1"', 1), "hidden-figures")
 # row 5: budgets
 _add("241", _many_cells, "file-too-large")
 _add("242", _many_tags, "file-too-large")
@@ -179,7 +180,7 @@ def _redirected(folder: Path, code: str) -> Path:
         xml = xml.replace(b"</sheets>", '<sheet name="表二副本" sheetId="99" state="veryHidden" r:id="rId99"/></sheets>'.encode())
         for key in inputs:
             xml = xml.replace(f'<definedName name="{key}">\'{T2}\'!'.encode(), f'<definedName name="{key}">\'表二副本\'!'.encode())
-        return xml
+        return re.sub(rf'<definedName name="{TOTAL}">[^<]*<'.encode(), f'<definedName name="{TOTAL}">[1]Sheet1!$A$1<'.encode(), xml)
 
     def rels(xml: bytes) -> bytes:
         return xml.replace(b"</Relationships>", b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/'
@@ -194,6 +195,7 @@ def _redirected(folder: Path, code: str) -> Path:
 
 
 NAMES_MOVED = "251"
+TOTAL = "requests.new.total"  # 表二 J7: its name points into another file
 
 
 @pytest.fixture(scope="module")
@@ -269,8 +271,9 @@ def test_names_moved_to_a_very_hidden_copy_are_errors_and_the_visible_cells_coun
     result = verified[NAMES_MOVED]
     moved = [f for f in result["findings"] if f["code"] == "name-moved"]
     inputs = [k for k in SPEC.input_keys if LAYOUT.by_key[k].sheet == T2]
-    assert {f["key"] for f in moved} == set(inputs)
-    assert all(f["sheet"] == T2 and "表二副本" in f["message"] for f in moved)
+    assert {f["key"] for f in moved} == {*inputs, TOTAL}
+    assert all(f["sheet"] == T2 and "表二副本" in f["message"] for f in moved if f["key"] != TOTAL)
+    assert "[1]Sheet1!$A$1" in next(f["message"] for f in moved if f["key"] == TOTAL)
     hidden = [f for f in result["findings"] if f["code"] == "hidden-figures"]
     assert len(hidden) == 1 and "表二副本" in hidden[0]["message"] and "深度隐藏" in hidden[0]["message"]
     assert read_return(folder / "returns" / f"{NAMES_MOVED}.xlsx").values[KEY] == 21  # not the copy's 999
@@ -281,7 +284,9 @@ def test_hidden_rows_and_stray_figures_are_named(verified) -> None:
     assert rows["sheet"] == T2 and "隐藏" in rows["message"]
     stray = next(f for f in verified["232"]["findings"] if f["code"] == "hidden-figures")
     assert stray["cell"] == "L7" and "表格以外" in stray["message"]
-    assert {verified[c]["status"] for c in ("231", "232")} == {"warnings"}
+    columns = next(f for f in verified["233"]["findings"] if f["code"] == "hidden-figures")
+    assert columns["cell"] == "D7"
+    assert {verified[c]["status"] for c in ("231", "232", "233")} == {"warnings"}
 
 
 def test_merge_status_and_report_finish_over_the_poisoned_folder(folder, verified) -> None:

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from decimal import Decimal
 
-from xltool.findings import finding, fmt, where
+from xltool.findings import finding, fmt, shown, where
 
 
 def _pattern(text: str) -> re.Pattern:
@@ -30,7 +30,7 @@ def _figures(ctx):
                     e = ret.entries[text_key]
                     table = "、".join(spec.cells[k].label for k in keys)
                     yield finding("narrative-number-mismatch",
-                                  f"{where(spec, text_key, e.sheet, e.ref)}中写的“{m[0]}”与表中数字不一致：表中"
+                                  f"{where(spec, text_key, e.sheet, e.ref)}中写的“{shown(m[0])}”与表中数字不一致：表中"
                                   f"“{table}”为 {fmt(expected)}。",
                                   sheet=e.sheet, cell=e.ref, key=text_key)
 

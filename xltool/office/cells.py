@@ -77,6 +77,7 @@ def shift_formula(formula: str, drow: int, dcol: int) -> str:
     return _REF_OR_QUOTED.sub(move, formula)
 
 
+_NOT_IN_SHEET_NAMES = re.compile(r"[\[\]:*?/\\]")
 _NAME_REF = re.compile(r"^=?(?:'((?:[^']|'')+)'|([^!']+))!\$?([A-Z]{1,3})\$?(\d{1,7})$")
 
 
@@ -87,6 +88,8 @@ def parse_name_ref(text: str) -> tuple[str, int, int] | None:
     if not m:
         return None
     sheet = m[1].replace("''", "'") if m[1] is not None else m[2]
+    if _NOT_IN_SHEET_NAMES.search(sheet):  # [1]Sheet1: another workbook (an external link)
+        return None
     try:
         row, col = parse_ref(m[3] + m[4])
     except ValueError:

@@ -24,19 +24,19 @@ def book_from_xls(data: bytes) -> Book:
                         value = repr(cell.value) if kind == "n" else str(cell.value)
                         sheet.cells[(r, c)] = Cell(r, c, kind, value)
             sheets[sh.name] = sheet
-        names = {}
+        names, unparsed = {}, {}
         for n in wb.name_obj_list:
             if n.scope == -1 and not n.builtin:
                 try:
                     book, r0, _, c0, _ = n.area2d()
                     names[n.name] = (book.name, r0, c0)
-                except Exception:  # a name that is a formula or a constant: not a cell of ours
-                    continue
+                except Exception:  # a name that is a formula or a constant: not one cell
+                    unparsed[n.name] = "（不是单元格引用）"
     except ContainerError:
         raise
     except Exception:  # xlrd raises many kinds on damaged BIFF; all mean "unreadable"
         raise ContainerError("file-unreadable", "这是一个已损坏或无法识别的旧版 Excel（.xls）文件。请用 Excel 或 WPS 打开后另存为 .xlsx 再报送。") from None
-    return Book("xls", sheets, names, [True], None, False, formulas_known=False)
+    return Book("xls", sheets, names, [True], None, False, formulas_known=False, unparsed_names=unparsed)
 
 
 class _Null:
