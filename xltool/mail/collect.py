@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from xltool.errors import Unfinished
 from xltool.form.generate import AGENCY_CODE
 from xltool.form.returns import FormError, Return, from_book
 from xltool.mail import mime
@@ -95,11 +96,8 @@ class Summary:
         return not self.failed and self.source_error is None
 
 
-class _Deferred(Exception):
+class _Deferred(Unfinished):
     """A run budget is spent: this message waits for the next run (nothing of it was written)."""
-
-    def __init__(self, reason: str):
-        self.reason = reason
 
 
 def collect(source, out: Path, roster: list[Agency] | None = None, since: date | None = None) -> Summary:
@@ -165,7 +163,7 @@ class _Collector:
             self.summary.failed.append((env.origin, f"无法保存：{e.strerror or e}"))
             return
         except _Deferred as e:
-            self.summary.failed.append((env.origin, e.reason))
+            self.summary.failed.append((env.origin, e.message))
             return
         except Exception as e:  # hostile input met a gap: this message only; recorded, retried next run
             reason = f"处理时出错（{type(e).__name__}），已跳过，下次运行时重试。"

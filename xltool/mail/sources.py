@@ -23,7 +23,7 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from urllib.parse import unquote
 
-from xltool.errors import Unfinished, UsageError
+from xltool.errors import Unfinished, UsageError, XltoolError
 from xltool.mail.mime import MAX_ATTACHMENT, decode_text, header_text
 from xltool.mail.urls import parse_server, redact, refuse_password
 from xltool.util import read_secret
@@ -176,7 +176,7 @@ class LocalSource:
                 return Envelope(origin, file_name=name, skipped=f"不是普通文件（{_kind(mode)}），未读取。")
             data, size, mtime = _read_regular(real)
         except _NotRegular as e:
-            return Envelope(origin, file_name=name, skipped=f"不是普通文件（{e.kind}），未读取。")
+            return Envelope(origin, file_name=name, skipped=f"不是普通文件（{e.message}），未读取。")
         except OSError as e:
             return Envelope(origin, error=f"无法读取：{e.strerror or e}")
         when = _time(mtime)
@@ -187,9 +187,8 @@ class LocalSource:
         return Envelope(origin, file_name=name, data=data, file_time=when)
 
 
-class _NotRegular(Exception):
-    def __init__(self, kind: str):
-        self.kind = kind
+class _NotRegular(XltoolError):
+    """Opened, and found not to be a regular file (swapped since it was checked); the message is its kind."""
 
 
 def _read_regular(path: Path) -> tuple[bytes | None, int, float]:
