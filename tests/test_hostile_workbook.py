@@ -377,3 +377,12 @@ def test_a_hostile_sheet_in_a_file_verified_alone_gives_one_finding(tmp_path) ->
     path = _poison(tmp_path, "401", T2, _set_attr(_ref(KEY), b'r="D7"', b'r="D"'))
     (finding,) = verify_path(path).findings
     assert finding.code == "file-unreadable" and T2 in finding.message and "“D”" in finding.message
+
+
+def test_a_formula_in_a_text_input_is_an_error_and_its_text_is_not_used(tmp_path) -> None:
+    item = LAYOUT.by_key["narrative.overview"]
+    formula = f'<c r="{item.ref}" t="str"><f>WEBSERVICE("http://example.com/text")</f><v>本年共收到申请1件。</v></c>'
+    path = _poison(tmp_path, "402", item.sheet, _replace_cell(item.ref, formula))
+    found = {f.code: f for f in verify_path(path).findings}
+    assert found["value-formula"].key == "narrative.overview" and found["value-formula"].cell == item.ref
+    assert read_return(path).values["narrative.overview"] == ""

@@ -53,10 +53,6 @@ MAX_NESTING = 20  # parentheses and signs, one inside another
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|([-+*/^%()]))", re.ASCII)
 
 
-class _NotConstant(Exception):
-    pass
-
-
 def constant_value(formula: str) -> Decimal | None:
     """The value of a formula made of constants only (numbers, + - * / ^ %, parentheses, signs),
     computed as a spreadsheet does (Excel's precedence: sign, then %, then ^ left to right, then
@@ -90,7 +86,7 @@ def constant_value(formula: str) -> Decimal | None:
             value = _Parser(tokens).run()
             ctx.prec = 15
             value = +value
-    except (_NotConstant, decimal.DecimalException):
+    except (ValueError, decimal.DecimalException):  # the parser's "not arithmetic of constants"
         return None
     if value and not SMALLEST_EXPONENT <= value.adjusted() < 15:
         return None
@@ -106,7 +102,7 @@ class _Parser:
     def run(self) -> Decimal:
         value = self.sum()
         if self.i != len(self.tokens):
-            raise _NotConstant
+            raise ValueError("not a formula of constants")
         return value
 
     def _peek(self) -> Decimal | str | None:
@@ -137,7 +133,7 @@ class _Parser:
             self._take()
             exponent = self.signed()
             if abs(exponent) > 60:
-                raise _NotConstant
+                raise ValueError("not a formula of constants")
             value = value ** exponent
         return value
 
@@ -159,18 +155,18 @@ class _Parser:
         if isinstance(token, Decimal):
             return token
         if token != "(":
-            raise _NotConstant
+            raise ValueError("not a formula of constants")
         self._enter()
         value = self.sum()
         self.depth -= 1
         if self._take() != ")":
-            raise _NotConstant
+            raise ValueError("not a formula of constants")
         return value
 
     def _enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_NESTING:
-            raise _NotConstant
+            raise ValueError("not a formula of constants")
 
 
 # -- totals ------------------------------------------------------------------------------------
