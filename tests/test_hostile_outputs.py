@@ -401,7 +401,7 @@ NOW = datetime(2022, 3, 1, tzinfo=timezone.utc)
 
 @pytest.mark.parametrize("when, reason", [
     (None, "没有记录时间"), ("garbage", "无法识别"), ("2099-01-01T00:00:00Z", "晚于当前时间"),
-    ("9999-12-31T23:00:00-12:00", "晚于当前时间"), ("2020-12-31T23:59:59Z", "早于统计年度 2021 年 1 月 1 日"),
+    ("9999-12-31T23:00:00-12:00", "晚于当前时间"), ("2020-12-31T15:59:59Z", "早于统计年度的开始（2021年1月1日）"),
 ])
 def test_an_implausible_save_time_is_doubted(when, reason) -> None:
     assert reason in (doubt(when, 2021, NOW) or "") and plausible(when, 2021, NOW) is None

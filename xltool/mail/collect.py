@@ -19,7 +19,7 @@ import hashlib
 import io
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +31,12 @@ from xltool.mail.archive import Allowance, ArchiveError, is_archive, members
 from xltool.mail.sources import Envelope, SourceError, message_id
 from xltool.office.container import ContainerError
 from xltool.office.xlsx import load_book
+from xltool.round.dates import CST
 from xltool.round.manifest import Manifest
 from xltool.round.roster import Agency
 from xltool.util import atomic_write, check_writable_dir, output_lock, safe_filename
 
 MiB = 1 << 20
-CST = timezone(timedelta(hours=8))  # China Standard Time: the dates people in the round read
 SAVE_EVERY = 50  # messages between manifest saves; files are saved first, so a crash loses no file
 MAX_ARCHIVE_DEPTH = 2
 UNIDENTIFIED = "unidentified"

@@ -25,8 +25,8 @@ from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
 from xltool.form.fill import fill_bytes
-from xltool.mail.collect import CST
 from xltool.mail.mime import XLSX_TYPE, attachment_part, encoded_words
+from xltool.round.dates import CST
 from xltool.round.roster import Agency, load_roster
 from xltool.util import atomic_write
 

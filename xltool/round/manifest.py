@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from xltool.errors import UsageError
+from xltool.round.dates import doubt, parse_time
 from xltool.util import atomic_write
 
 NAME = "manifest.json"
 FORMAT = "xltool-collect"
 VERSION = 1
 RETURN_ACTIONS = ("saved", "duplicate")
-CST = timezone(timedelta(hours=8))  # China Standard Time: the dates people in the round read
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -224,7 +224,6 @@ def _add_version(versions: list[dict[str, Any]], ranks: dict[int, tuple[bool, da
 
 _LABELS = {"arrival": "到达时间", "header": "邮件日期（Date）", "file": "文件时间"}
 _EPOCH = datetime(1, 1, 2, tzinfo=timezone.utc)
-SKEW = timedelta(hours=1)  # clocks of mail servers and the coordinator's computer differ a little
 
 
 def _rank(m: dict[str, Any], a: dict[str, Any], index: int) -> tuple[tuple[bool, datetime, int], str | None, str | None]:
@@ -235,20 +234,17 @@ def _rank(m: dict[str, Any], a: dict[str, Any], index: int) -> tuple[tuple[bool,
     candidates = [(_LABELS.get(m.get("dated_by", ""), "日期"), m.get("date")), ("邮件日期（Date）", m.get("sent")),
                   ("文件时间", m.get("file_time"))]
     year = a.get("year")
-    year = year if isinstance(year, int) and 1 <= year < 9999 else None
-    earliest = datetime(year, 1, 1, tzinfo=CST) if year else None
-    collected = _parse(m.get("collected"))
-    latest = collected + SKEW if collected and collected < datetime.max.replace(tzinfo=timezone.utc) - SKEW else None
+    year = year if isinstance(year, int) else None
+    collected = parse_time(m.get("collected"))
     unreadable = []
     for label, text in dict.fromkeys((lbl, t) for lbl, t in candidates if t):
-        when = _parse(text)
+        when = parse_time(text)
         if when is None:
             unreadable.append(f"{label}“{text}”无法识别")
             continue
-        problem = (f"{label} {text} 晚于收取时间 {m.get('collected')}" if latest is not None and when > latest else
-                   f"{label} {text} 早于统计年度的开始（{year}年1月1日）" if earliest is not None and when < earliest else None)
+        problem = doubt(when, year, collected, f"收取时间 {m.get('collected')}")
         if problem:
-            return (False, _EPOCH, index), text, f"{problem}：日期不可信，按规则排在最后。"
+            return (False, _EPOCH, index), text, f"{label} {text} {problem}：日期不可信，按规则排在最后。"
         note = f"{'；'.join(unreadable)}，改用{label}。" if unreadable else None
         return (True, when, index), text, note
     reason = "；".join(unreadable) if unreadable else "没有可用的日期"
@@ -263,13 +259,3 @@ def _explain(versions: list[dict[str, Any]], best: int, ranks: dict[int, tuple[b
         why = ("当前版本：日期可信的版本中最新的一份。" if trusted else
                "当前版本：各版本的日期都不可信，采用最后收到的一份。") if v is current else f"未采用：当前版本是 {current['file']}。"
         v["note"] = f"{v['note']} {why}" if v.get("note") else why
-
-
-def _parse(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -20,6 +20,8 @@ from xltool.form.spec import Spec, Superseded, latest_spec
 from xltool.office.book import Book
 from xltool.office.container import ContainerError
 from xltool.office.xlsx import load_book
+from xltool.round import dates
+from xltool.round.dates import parse_time
 from xltool.util import parallel_map
 
 PARALLEL_FROM = 24
@@ -185,35 +187,19 @@ D = TypeVar("D", bound=Dated)
 C = TypeVar("C", bound=Candidate)
 
 
-def saved_time(when: str | datetime | None) -> datetime | None:
-    """A save or arrival time as an aware datetime (UTC when it names no zone); None when it is
-    missing or not a date (docProps/core.xml holds W3CDTF text, e.g. 2022-01-10T08:30:00Z)."""
-    if isinstance(when, str):
-        try:
-            when = datetime.fromisoformat(when.strip()[:40])
-        except ValueError:
-            return None
-    if when is None:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-
-
 def doubt(when: str | datetime | None, year: int | None, now: datetime) -> str | None:
-    """Why a save or arrival time cannot be trusted to order versions (PRODUCT.md: missing, later
-    than now, or before 1 January of the statistics year), in words; None when it is plausible."""
-    at = saved_time(when)
+    """Why a save time cannot be trusted to order versions (PRODUCT.md: missing, later than now,
+    or before 1 January of the statistics year), in words; None when it is plausible."""
+    at = parse_time(when)
     if at is None:
         return "没有记录时间" if not when else f"时间“{str(when)[:40]}”无法识别"
-    if at > (now if now.tzinfo else now.replace(tzinfo=timezone.utc)):
-        return f"时间 {at:%Y-%m-%d %H:%M} 晚于当前时间"
-    if year is not None and at < datetime(year, 1, 1, tzinfo=timezone.utc):
-        return f"时间 {at:%Y-%m-%d} 早于统计年度 {year} 年 1 月 1 日"
-    return None
+    problem = dates.doubt(at, year, now if now.tzinfo else now.replace(tzinfo=timezone.utc))
+    return f"时间 {at:%Y-%m-%d %H:%M} {problem}" if problem else None
 
 
 def plausible(when: str | datetime | None, year: int | None, now: datetime) -> datetime | None:
     """The time when it can order versions, else None: implausible times sort last."""
-    return None if doubt(when, year, now) else saved_time(when)
+    return None if doubt(when, year, now) else parse_time(when)
 
 
 def _year(r: Any) -> int | None:
