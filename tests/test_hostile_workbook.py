@@ -145,6 +145,7 @@ _add("212", _set_attr(_ref(KEY), b'r="D7"', b'r="D"'), "file-unreadable")
 _add("213", _set_attr(_ref(KEY), b'r="D7"', b'r="AAAAA1"'), "file-unreadable")
 _add("214", _set_attr(_ref(KEY), b'r="D7"', b'r="A0"'), "file-unreadable")
 _add("215", _set_attr(_ref(KEY), b'r="D7"', b'r="D' + b"9" * 5000 + b'"'), "file-unreadable")
+_add("220", _set_attr(_ref(KEY), b' r="D7"', b""), "value-blank")  # `r` is optional: issue 12 reads it by place
 _add("216", _set_attr(_ref(KEY), b's="14"', b's="x"'), None)
 _add("217", _set_attr(_ref(KEY), b's="14"', b's="-1"'), None)
 _add("218", _set_attr(_ref(KEY), b's="14"', b's="99999"'), None)
@@ -322,6 +323,18 @@ def test_merge_status_and_report_finish_over_the_poisoned_folder(folder, verifie
     assert snapshot(folder / "returns") == before
 
 
+def test_annotated_copies_of_every_poison_are_written(folder, verified) -> None:
+    """The annotated copy edits the poisoned XML itself (cells without `r`, odd references)."""
+    out = folder / "批注"
+    done = run_limited("verify", folder / "returns", "--annotate", out, cwd=folder)
+    assert done.returncode == 1, done.stderr
+    copies = {p.name.split("-")[0] for p in out.iterdir() if p.suffix == ".xlsx"}
+    flagged = {code for code, r in verified.items() if r["findings"]}
+    unreadable = {code for code, r in verified.items() if r["agency"] is None}
+    assert flagged - unreadable <= copies
+    assert "提示" not in done.stdout + done.stderr or "220" not in done.stdout + done.stderr
+
+
 def test_read_json_of_an_out_of_range_number_prints_null_with_the_text_in_raw(folder) -> None:
     done = run_limited("read", folder / "returns" / "201.xlsx", "--json", cwd=folder)
     assert done.returncode == 0, done.stderr
@@ -386,3 +399,36 @@ def test_a_formula_in_a_text_input_is_an_error_and_its_text_is_not_used(tmp_path
     found = {f.code: f for f in verify_path(path).findings}
     assert found["value-formula"].key == "narrative.overview" and found["value-formula"].cell == item.ref
     assert read_return(path).values["narrative.overview"] == ""
+
+
+def test_a_fifo_or_a_link_to_a_device_named_to_verify_is_not_read(tmp_path) -> None:
+    import os
+    fifo = tmp_path / "return.xlsx"
+    os.mkfifo(fifo)
+    (tmp_path / "zero.xlsx").symlink_to("/dev/zero")
+    good = make_return(tmp_path, code="101", name="单位101")
+    done = run_limited("verify", fifo, tmp_path / "zero.xlsx", good, "--json", cwd=tmp_path)
+    results = {Path(r["file"]).name: r for r in json.loads(done.stdout)["returns"]}
+    for name in ("return.xlsx", "zero.xlsx"):
+        assert _codes(results[name]) == {"file-unreadable"}
+        assert "不是普通文件" in results[name]["findings"][0]["message"]
+    assert results[good.name]["status"] == "ok"
+
+
+def test_a_defect_met_in_one_file_costs_only_that_file(tmp_path, monkeypatch) -> None:
+    """An error xltool has not foreseen, raised while checking one return, becomes that return's
+    finding; the next file is verified as usual."""
+    from xltool.checks import values
+
+    bad = make_return(tmp_path, code="102", name="单位102")
+    good = make_return(tmp_path, code="103", name="单位103")
+    real = values.check
+
+    def check(ctx):
+        if ctx.ret.agency_code == "102":
+            raise ValueError("unforeseen")
+        return real(ctx)
+
+    monkeypatch.setattr(values, "check", check)
+    assert _codes(verify_path(bad).to_json()) == {"file-unreadable"}
+    assert verify_path(good).status == "ok"

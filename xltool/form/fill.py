@@ -16,6 +16,7 @@ from lxml import etree
 
 from xltool.errors import InputError, UsageError
 from xltool.form import calc, returndata
+from xltool.form.formulas import LARGEST
 from xltool.form.layout import layout_for
 from xltool.form.returns import from_book
 from xltool.office.book import Book
@@ -25,7 +26,6 @@ from xltool.office.xlsx import NS, book_from_container
 from xltool.util import xml_text
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-LARGEST = Decimal(10) ** 15  # a spreadsheet keeps 15 significant digits
 
 
 class FillError(InputError):
@@ -103,14 +103,15 @@ def fill_bytes(data: bytes, values: Mapping[str, Any], *, strict_keys: bool = Tr
     def tree(sheet: str):
         return package.tree(book.sheets[sheet].part or "")
 
+    layout = layout_for(spec)
+
     for key, value in values.items():
         if key not in spec.cells:
             continue
-        where = book.names.get(key)
-        if where is None:
-            raise FillError(f"工作簿中找不到名称为 {key} 的单元格。")
-        _set(find_cell(tree(where[0]), where[1], where[2]), value, formula_result=False)
-    layout = layout_for(spec)
+        item = layout.by_key.get(key)  # the form's own cell, wherever a defined name was moved to
+        if item is None or item.sheet not in book.sheets:
+            raise FillError(f"工作簿中找不到指标 {key} 的单元格（工作表可能被删除或改名）。")
+        _set(find_cell(tree(item.sheet), item.row, item.col), value, formula_result=False)
     for item, result in calc.formula_values(layout, contents).items():
         if item.key in totals or item.sheet not in book.sheets:
             continue  # a total typed over stays as typed

@@ -55,13 +55,16 @@ def number_text(v: Any) -> str:
 
 
 def find_cell(sheet_root: etree._Element, row: int, col: int, create: bool = True) -> Any:
-    """The <c> element of a cell in a sheet's XML, created in row and column order if absent."""
+    """The <c> element of a cell in a sheet's XML, created in row and column order if absent.
+    Rows and cells without a readable `r` (optional in the standard, or hostile) are passed over."""
     data = sheet_root.find(_M + "sheetData")
     assert data is not None  # every worksheet has its sheetData
     ref = a1(row, col)
     target_row = None
     for r in data.iterfind(_M + "row"):
-        n = int(r.get("r", "0"))
+        n = _row_number(r.get("r"))
+        if n is None:
+            continue
         if n == row + 1:
             target_row = r
             break
@@ -76,7 +79,10 @@ def find_cell(sheet_root: etree._Element, row: int, col: int, create: bool = Tru
             return None
         target_row = etree.SubElement(data, _M + "row", r=str(row + 1))
     for c in target_row.iterfind(_M + "c"):
-        _cr, cc = parse_ref(c.get("r", ""))
+        try:
+            _cr, cc = parse_ref(c.get("r", ""))
+        except ValueError:
+            continue
         if cc == col:
             return c
         if cc > col:
@@ -86,6 +92,12 @@ def find_cell(sheet_root: etree._Element, row: int, col: int, create: bool = Tru
             c.addprevious(new)
             return new
     return etree.SubElement(target_row, _M + "c", r=ref) if create else None
+
+
+def _row_number(text: str | None) -> int | None:
+    if text is None or not text.isdigit() or len(text) > 7:
+        return None
+    return int(text)
 
 
 def serialise(root: etree._Element) -> bytes:

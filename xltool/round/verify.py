@@ -95,6 +95,10 @@ def verify_bytes(data: bytes, file: str, *, key: bytes | None = None,
         findings = verify_return(ret, key=key, previous=prev)
     except ContainerError as e:  # also a damaged sheet, parsed only when a check reads it
         return FileResult(file, None, [finding(e.code, e.message)], mtime=mtime)
+    except (ValueError, LookupError, TypeError, ArithmeticError, RecursionError) as e:
+        # a defect xltool has not met yet: this file costs only itself, the folder run goes on
+        return FileResult(file, None, [finding("file-unreadable", f"读取本文件时遇到无法处理的内容（{type(e).__name__}），"
+                                                                  f"已跳过；其他文件照常审核。")], mtime=mtime)
     return FileResult(file, {"code": ret.agency_code, "name": ret.agency_name}, findings, ret,
                       saved_at=book.modified, mtime=mtime, values=ret.values, year=ret.year)
 
