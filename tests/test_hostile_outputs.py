@@ -226,6 +226,7 @@ def returns(tmp_path_factory) -> Path:
     (["report", "{in}", "-o", "{parent}"], "包含输入文件夹"),
     (["verify", "{in}", "--annotate", "{in}"], "就是输入文件夹"),
     (["verify", "{in}", "--annotate", "{in}/批注"], "在输入文件夹"),
+    (["verify", "{in}/001.xlsx", "--annotate", "{in}"], "下次会被当成报表读取"),
     (["merge", "{in}", "-o", "{in}/汇总.xlsx"], "在输入文件夹"),
     (["merge", "{in}", "-o", "{in}/../收到/sub/汇总.xlsx"], "在输入文件夹"),
     (["status", "--roster", "{parent}/roster.csv", "{in}", "--html", "{in}/进度.html"], "在输入文件夹"),

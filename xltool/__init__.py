@@ -121,7 +121,8 @@ def verify_paths(paths: Iterable[PathLike], *, key: bytes | None = None, previou
 
     paths = list(paths)
     if annotate is not None:
-        refuse_overlap(annotate, [*paths, previous if not isinstance(previous, Mapping) else None], output_is_dir=True)
+        refuse_overlap(annotate, [*paths, previous if not isinstance(previous, Mapping) else None], output_is_dir=True,
+                       writes_returns=True)
     results = run(paths, key=key, previous=_previous(previous), show_progress=show_progress)
     if annotate is not None:
         check_writable_dir(Path(annotate))

@@ -140,7 +140,7 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
     if missing:
         raise UsageError("找不到：" + "、".join(missing))
     if annotate:
-        refuse_overlap(annotate, [*paths, previous], output_is_dir=True)
+        refuse_overlap(annotate, [*paths, previous], output_is_dir=True, writes_returns=True)
     key = read_secret(key_file, "XLTOOL_KEY")
     prev = load_previous(previous) if previous else None
     results = verify_paths(paths, key=key, previous=prev, show_progress=not as_json)

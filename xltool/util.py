@@ -124,10 +124,12 @@ def _try_lock(fd: int) -> bool:
 
 
 def refuse_overlap(output: str | os.PathLike, inputs: Sequence[str | os.PathLike | None], *,
-                   output_is_dir: bool) -> None:
+                   output_is_dir: bool, writes_returns: bool = False) -> None:
     """Refuse (exit 2) an output that would overwrite or mix with the inputs: the output is an
     input file, lies inside an input folder, or contains one. Writing a file next to a single
-    input file is fine. None among the inputs (an option not given) is skipped."""
+    input file is fine, unless the output is a folder of workbooks that a later run would read
+    as returns (`writes_returns`: annotated copies). None among the inputs (an option not given)
+    is skipped."""
     out = _resolved(output)
     for item in inputs:
         if item is None:
@@ -139,6 +141,9 @@ def refuse_overlap(output: str | os.PathLike, inputs: Sequence[str | os.PathLike
         if is_dir and out.is_relative_to(src):
             raise UsageError(f"输出位置 {output} 在输入文件夹 {item} 里面：下次读取时会把输出当成收到的文件。"
                              f"请换一个输出位置。")
+        if output_is_dir and writes_returns and not is_dir and src.is_relative_to(out):
+            raise UsageError(f"输出文件夹 {output} 里有输入文件 {item}：写在这里的批注副本下次会被当成报表读取。"
+                             f"请换一个输出文件夹。")
         if output_is_dir and is_dir and src.is_relative_to(out):
             raise UsageError(f"输出文件夹 {output} 包含输入文件夹 {item}：输出会和收到的文件混在一起。请换一个输出位置。")
 
