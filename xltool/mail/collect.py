@@ -29,14 +29,13 @@ from xltool.form.returns import FormError, Return, from_book
 from xltool.mail import mime
 from xltool.mail.archive import Allowance, ArchiveError, is_archive, members
 from xltool.mail.sources import Envelope, SourceError, message_id
-from xltool.office.container import ContainerError
+from xltool.office.container import ContainerError, MiB
 from xltool.office.xlsx import load_book
 from xltool.round.dates import CST
 from xltool.round.manifest import Manifest
 from xltool.round.roster import Agency
 from xltool.util import atomic_write, check_writable_dir, output_lock, safe_filename
 
-MiB = 1 << 20
 SAVE_EVERY = 50  # messages between manifest saves; files are saved first, so a crash loses no file
 MAX_ARCHIVE_DEPTH = 2
 UNIDENTIFIED = "unidentified"
