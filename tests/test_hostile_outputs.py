@@ -88,12 +88,7 @@ def test_a_clerks_template_text_is_printed_as_typed_in_html_markdown_and_docx(cl
     assert "&lt;b&gt;" in (clerk_reports / "001_甲局.html").read_text(encoding="utf-8")
 
 
-@pytest.mark.slow
-def test_a_clerks_template_text_is_printed_as_typed_in_pdf(tmp_path: Path) -> None:
-    from xltool.reports.pdf import find_soffice
-
-    if not find_soffice():
-        pytest.skip("LibreOffice is not installed")
+def test_a_clerks_template_text_is_printed_as_typed_in_pdf(tmp_path: Path, libreoffice) -> None:
     values = consistent()
     values["narrative.problems"] = "{{ 7*7 }} {# {%"
     ret = make_return(tmp_path, values)
