@@ -434,6 +434,8 @@ def test_a_draft_saved_in_2099_never_beats_the_correction(draft_and_correction: 
 
     merged = json.loads(run("merge", folder, "-o", tmp_path / "汇总.xlsx", "--json").stdout)
     assert [Path(i["file"]).name for i in merged["included"]] == ["更正.xlsx"] and merged["excluded"] == []
+    (dup,) = merged["duplicates"]
+    assert [Path(f).name for f in dup["superseded"]] == ["草稿.xlsx"] and "晚于当前时间" in dup["notes"][0]
     assert merged["values"]["requests.new.total"] == json.loads(
         run("read", folder / "更正.xlsx", "--json").stdout)["values"]["requests.new.total"]
 

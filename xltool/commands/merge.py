@@ -86,8 +86,8 @@ def _print_merge(result, out: Path) -> None:
         who = f"{e.name}（{e.code}）" if e.code else "（无法识别单位）"
         click.echo(f"  未计入  {who}  {e.file}  [{'、'.join(e.codes)}] {e.reason[:120]}")
     for d in result.duplicates:
-        click.echo(f"  重复报送  {d.name}（{d.code}）采用 {Path(d.used).name}，未采用 "
-                   + "、".join(Path(f).name for f in d.superseded))
+        for f, note in zip(d.superseded, d.notes):
+            click.echo(f"  重复报送  {d.name}（{d.code}）未采用 {Path(f).name}：{note}")
     for a in result.missing:
         click.echo(f"  未提交  {a.name}（{a.code}）{a.email}")
     click.echo(f"计入 {len(result.included)} 份，未计入 {len(result.excluded)} 份，未提交 {len(result.missing)} 个单位，"

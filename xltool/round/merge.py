@@ -27,7 +27,7 @@ from xltool.form import calc
 from xltool.form.spec import Spec, get_spec
 from xltool.office.package import MAIN, REL
 from xltool.round.roster import Agency
-from xltool.round.verify import PARALLEL_FROM, duplicates, expand, verify_path
+from xltool.round.verify import PARALLEL_FROM, duplicates, expand, superseded_note, verify_path
 from xltool.util import atomic_write, parallel_map
 
 NOT_IN_ROSTER = "not-in-roster"
@@ -132,9 +132,10 @@ class Duplicate:
     name: str
     used: str
     superseded: list[str]
+    notes: list[str] = field(default_factory=list)  # per superseded file: why it is not the one used
 
     def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "used": self.used, "superseded": list(self.superseded)}
+        return {"code": self.code, "used": self.used, "superseded": list(self.superseded), "notes": list(self.notes)}
 
 
 @dataclass
@@ -187,7 +188,7 @@ def merge_scanned(scanned: Sequence[Scanned], *, roster: Sequence[Agency] | None
     result = MergeResult(spec, form[2], {})
     for code, (used, others) in dups.items():
         result.duplicates.append(Duplicate(code, (used.agency or {}).get("name", ""), used.file,
-                                           [r.file for r in others]))
+                                           [r.file for r in others], [superseded_note(used, r) for r in others]))
     for s in scanned:
         if id(s) in superseded:
             continue
@@ -298,8 +299,8 @@ def _note_rows(result: MergeResult) -> Iterator[list[Any]]:
         kind = "不在名单中" if NOT_IN_ROSTER in e.codes else "无法读取" if e.code is None else "有错误，未汇总"
         yield [kind, e.code or "", e.name or "", e.file, "、".join(e.codes), e.reason]
     for d in result.duplicates:
-        for f in d.superseded:
-            yield ["重复报送，未采用", d.code, d.name, f, "duplicate-return", f"采用的是较新的 {Path(d.used).name}"]
+        for f, note in zip(d.superseded, d.notes):
+            yield ["重复报送，未采用", d.code, d.name, f, "duplicate-return", note]
     for a in result.missing:
         yield ["未提交", a.code, a.name, "", "", f"名单中的单位未报送报表；邮箱：{a.email or '（名单中未填）'}"]
     for i in result.included:
