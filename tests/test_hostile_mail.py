@@ -12,7 +12,6 @@ import io
 import json
 import mailbox
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from test_mail_common import manifest, run, sample_returns, tree, write_roster
 from test_mail_servers import Relay
 
 from builders import consistent
-from support.limited import run_limited, snapshot
+from support.limited import hold_lock, release, run_limited, snapshot
 from xltool.form.fill import fill_bytes
 from xltool.form.generate import workbook_bytes
 from xltool.mail import collect as collect_module
@@ -497,18 +496,12 @@ def test_two_concurrent_collects_never_lose_half(big_mbox: Path, tmp_path: Path)
 
 def test_a_held_folder_is_refused_and_kill_9_leaves_no_stale_lock(big_mbox: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom xltool.util import output_lock\n"
-         "with output_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(60)\n", str(out)],
-        stdout=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1])))
+    holder = hold_lock(out)
     try:
-        assert holder.stdout.readline().strip() == b"locked"
         refused = run_limited("collect", big_mbox, "-o", out)
         assert refused.returncode == 2 and "正在使用输出文件夹" in refused.stderr
     finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
-        holder.stdout.close()
+        release(holder)  # SIGKILL
     killed = _collect_process(big_mbox, out)  # a real collect killed part-way
     deadline = time.monotonic() + 30
     while not (out / "manifest.json").exists() and killed.poll() is None and time.monotonic() < deadline:

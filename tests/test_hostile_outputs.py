@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from builders import consistent, make_return
-from support.limited import run_limited, snapshot
+from support.limited import hold_lock, release, run_limited, snapshot
 from xltool.cli import cli
 from xltool.round.verify import choose, doubt, plausible
 from xltool.util import MAX_NAME_BYTES, bounded_filename
@@ -255,22 +254,10 @@ def test_writing_next_to_a_single_input_file_is_fine(returns: Path, tmp_path: Pa
 @pytest.fixture
 def held(tmp_path: Path):
     """Hold an output folder's lock from another process, as a concurrent run would."""
-    procs = []
-
-    def hold(folder: Path) -> None:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "import sys, time\nfrom xltool.util import output_lock\n"
-             "with output_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(60)\n", str(folder)],
-            stdout=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1])))
-        procs.append(proc)
-        assert proc.stdout is not None and proc.stdout.readline().strip() == b"locked"
-
-    yield hold
+    procs: list[subprocess.Popen] = []
+    yield lambda folder: procs.append(hold_lock(folder))
     for proc in procs:
-        proc.kill()
-        proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
+        release(proc)
 
 
 def test_a_second_run_on_a_held_output_folder_is_refused(returns: Path, tmp_path: Path, held) -> None:

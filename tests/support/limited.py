@@ -67,3 +67,21 @@ def snapshot(folder: str | os.PathLike) -> dict[str, tuple[int, int]]:
             st = os.lstat(p)
             out[os.path.relpath(p, folder)] = (st.st_size, st.st_mtime_ns)
     return out
+
+
+def hold_lock(folder: str | os.PathLike) -> subprocess.Popen:
+    """Another process holding an output folder's lock, as a concurrent run would; returns once
+    the lock is held. Kill it (SIGKILL is fine: the lock dies with the process)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom xltool.util import output_lock\n"
+         "with output_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(60)\n", str(folder)],
+        stdout=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
+    assert proc.stdout is not None and proc.stdout.readline().strip() == b"locked"
+    return proc
+
+
+def release(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
