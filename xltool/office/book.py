@@ -22,14 +22,20 @@ class Sheet:
     """A worksheet. A reader may hand its cells over lazily (`load`), so a check that needs some
     sheets (or a merged workbook's large per-agency sheet) does not pay for the others."""
 
-    def __init__(self, name: str, state: str, part: str | None = None, protected: bool = False,
+    def __init__(self, name: str, state: str, part: str | None = None, protection: dict[str, str] | None = None,
                  load: Callable[[], dict[tuple[int, int], Cell]] | None = None):
         self.name = name
         self.state = state  # visible | hidden | veryHidden
         self.part = part  # the zip member holding the sheet
-        self.protected = protected
+        # the attributes of <sheetProtection>, as written (None: no protection element at all).
+        # Beware: they are inverted, insertRows="0" means inserting rows is ALLOWED.
+        self.protection = protection
         self._load = load
         self._cells: dict[tuple[int, int], Cell] | None = None if load else {}
+
+    @property
+    def protected(self) -> bool:
+        return self.protection is not None and self.protection.get("sheet", "0") in ("1", "true")
 
     @property
     def cells(self) -> dict[tuple[int, int], Cell]:
@@ -52,6 +58,7 @@ class Book:
     has_macros: bool = False
     formulas_known: bool = True  # False for a legacy .xls, whose formulas we cannot see
     unparsed_names: dict[str, str] = field(default_factory=dict)  # defined name -> its text, when not one cell
+    calc: dict[str, str] = field(default_factory=dict)  # the attributes of <calcPr> (calcMode, calcOnSave, …)
 
     def cell(self, name: str) -> Cell | None:
         where = self.names.get(name)

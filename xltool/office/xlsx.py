@@ -39,7 +39,13 @@ def _wanted(name: str) -> bool:
 
 
 _PROTECTION = re.compile(rb"<(?:\w+:)?sheetProtection\b([^>]*)>")
-_PROTECTED = re.compile(rb"""\bsheet\s*=\s*["'](?:1|true)["']""")
+_ATTRIBUTE = re.compile(rb"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def attributes(text: bytes) -> dict[str, str]:
+    """The attributes of one start tag's text, prefixes dropped: {"sheet": "1", "insertRows": "0"}."""
+    return {name.split(b":")[-1].decode("ascii", "replace"): (dq if dq is not None else sq).decode("utf-8", "replace")
+            for name, dq, sq in _ATTRIBUTE.findall(text)}
 
 
 class _Budget:
@@ -65,7 +71,7 @@ def _sheet(name: str, state: str, part: str | None, xml: bytes | None, strings: 
         return Sheet(name, state, part)
     check_xml(xml)  # hostile parts are refused on loading, parsed or not
     m = _PROTECTION.search(xml)
-    return Sheet(name, state, part, protected=bool(m and _PROTECTED.search(m.group(1))),
+    return Sheet(name, state, part, protection=attributes(m.group(1)) if m else None,
                  load=lambda: _sheet_cells(parse_part(xml, f"工作表“{name}”", budget.limits), strings, name, budget))
 
 
@@ -267,8 +273,9 @@ def book_from_container(box: Container, limits: Limits = RETURN_LIMITS) -> Book:
             unparsed[name] = text[:300]
         else:
             names[name] = where
+    calc = root.find(NS + "calcPr")
     return Book(box.kind, sheets, names, locked, _core_modified(parts, limits), box.has_macros,
-                unparsed_names=unparsed)
+                unparsed_names=unparsed, calc={str(k): str(v) for k, v in calc.attrib.items()} if calc is not None else {})
 
 
 def _main_part(parts: dict[str, bytes], limits: Limits) -> str:
