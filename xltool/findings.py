@@ -94,6 +94,18 @@ CATALOGUE: dict[str, Code] = {
                            "sheets or rows holding figures were hidden, or figures appear outside the form's cells",
         fix="只读取下发表格中填报单元格的数字，隐藏处或表格以外的数字不会被读取和汇总。"
             "请取消隐藏并删除多余的数字和工作表，确认表格中的数字无误后重新报送。"),
+    "layout-shifted": Code("error", "行列被增删",
+                           "rows or columns were inserted or deleted; reported once, with where, in place of the "
+                           "cascade of label, formula, value and name findings it would cause",
+        fix="表格的行列不能增删，其中的数字未被读取。请使用下发的填报表重新填写。"),
+    "calc-manual": Code("error", "手动计算未重算",
+                        "saved in manual calculation mode without recalculation on save: the saved totals are stale; "
+                        "the message says how to recalculate in Excel and WPS",
+        fix="Excel：点“公式”→“计算选项”→“自动”（或按 F9 重算），然后保存；"
+            "WPS：点“公式”→“重算工作簿”（或按 F9），然后保存。保存后重新报送。"),
+    "file-wps-format": Code("warning", "WPS .et 文件",
+                            "a WPS `.et` file: values read where possible, the clerk is asked to save as `.xlsx` in WPS",
+        fix="请在 WPS 中另存为 .xlsx 后报送。"),
 }
 
 
