@@ -29,6 +29,7 @@ def is_number(v: Any) -> bool:
 # -- numbers a clerk can type --------------------------------------------------------------------
 
 LARGEST = Decimal(10) ** 15  # a spreadsheet keeps 15 significant digits; fill refuses more too
+SIGNIFICANT = 15  # digits a spreadsheet shows and computes with
 SMALLEST_EXPONENT = -30  # below 1E-30 nothing a return holds is meant (a fee is in 万元)
 # Digits and exponent bounded before any Decimal work: "1e99999999" or a 100,000-digit run is
 # refused by the pattern, never handed to Decimal or int.
@@ -37,12 +38,18 @@ _NUMBER = re.compile(r"[+-]?(?:\d{1,30}(?:\.\d{0,30})?|\.\d{1,30})(?:[eE][+-]?\d
 
 def bounded_decimal(text: str) -> Decimal | None:
     """A plain number (ASCII digits, a sign, a point, an exponent) within what a return can hold:
-    |x| < 10^15, and zero or at least 1E-30. None for anything else."""
+    |x| < 10^15, and zero or at least 1E-30. None for anything else.
+
+    A number with more than 15 significant digits is the double it names, rounded to 15
+    significant digits: what Excel shows. Excel saves a typed 2.3 as `2.2999999999999998` (17
+    digits, the double's shortest exact round trip); WPS and LibreOffice write `2.3`. Both read 2.3."""
     if len(text) > 80 or not _NUMBER.fullmatch(text):
         return None
     d = Decimal(text)
     if not d:
         return Decimal(0)
+    if len(d.as_tuple().digits) > SIGNIFICANT:
+        d = Decimal(format(float(text), ".15g"))
     return d if SMALLEST_EXPONENT <= d.adjusted() < 15 else None
 
 

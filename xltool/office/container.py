@@ -25,7 +25,7 @@ from xltool.errors import InputError
 
 MiB = 1 << 20
 
-CODES = frozenset({"file-unreadable", "file-too-large", "form-unknown"})
+CODES = frozenset({"file-unreadable", "file-too-large", "form-unknown", "file-wps-format"})
 
 
 class ContainerError(InputError):
@@ -67,17 +67,24 @@ RATIO_FLOOR = 1 * MiB  # small members may compress very well (empty sheets); on
 
 @dataclass
 class Container:
-    kind: str  # "xlsx" | "xlsm" | "xls"; "xlsm" exactly when has_macros
+    kind: str  # "xlsx" | "xlsm" | "xls" | "et" (WPS's own format); "xlsm" exactly when has_macros
     parts: dict[str, bytes] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
     has_macros: bool = False
-    data: bytes | None = None  # whole file, only for kind "xls" (for xlrd)
+    data: bytes | None = None  # whole file, only for kinds "xls" and "et" (for xlrd)
 
 
 # --- messages: say what the file is and what to do -----------------------------------------
 
 _RESEND = "请使用下发的报送表填写，在 Excel 或 WPS 中另存为 Excel 工作簿（.xlsx）后再报送。"
 _RESAVE = "请在 Excel 或 WPS 中打开后，另存为 Excel 工作簿（.xlsx）再报送。"
+_WPS = "这是 WPS 表格自己的格式（.et，或由 WPS 保存的旧版表格文件），不是下发的 .xlsx 报送表，"
+_WPS_SAVE = "请在 WPS 中另存为 .xlsx（“文件”→“另存为”→“Excel 工作簿（*.xlsx）”）后再报送。"
+
+
+def wps_format(readable: bool) -> str:
+    """The message of file-wps-format: a warning when the values were read, the only finding when not."""
+    return _WPS + ("已读取数值，但无法核对合计公式是否完整。" if readable else "其中的数字无法读取。") + _WPS_SAVE
 
 
 def _unreadable(what: str, todo: str = _RESEND) -> ContainerError:
@@ -170,7 +177,31 @@ def parse_part(data: bytes, what: str, limits: Limits = DEFAULT_LIMITS) -> etree
     if tags > limits.max_tags:
         raise _too_large(f"{what}的内部结构异常庞大（{tags} 个 XML 标记，上限 {limits.max_tags} 个），"
                          "远超正常报送表，")
-    return parse_xml(data)
+    return parse_xml(transitional(data))
+
+
+# Strict Open XML (Excel's "Strict Open XML Spreadsheet" save option) names the same elements
+# and relationship types under purl.oclc.org; the reader knows them by their transitional names.
+_STRICT = b"http://purl.oclc.org/ooxml/"
+_STRICT_NAMES = (
+    (b"http://purl.oclc.org/ooxml/spreadsheetml/main", b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"),
+    (b"http://purl.oclc.org/ooxml/officeDocument/relationships",
+     b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"),
+    (b"http://purl.oclc.org/ooxml/drawingml/main", b"http://schemas.openxmlformats.org/drawingml/2006/main"),
+)
+STRICT_HEAD = 4096  # the root element's namespace declarations are within its start tag
+
+
+def transitional(data: bytes) -> bytes:
+    """A part of a Strict Open XML file with its namespaces and relationship types renamed to
+    their transitional equivalents. A transitional part (the usual case) is returned as it is,
+    after one look at its head; only a part that declares a Strict namespace there is rewritten.
+    A .rels part names the types in its body: it is small, and scanned whole."""
+    if data.find(_STRICT, 0, STRICT_HEAD) < 0 and not (b"<Relationships" in data[:STRICT_HEAD] and _STRICT in data):
+        return data
+    for strict, plain in _STRICT_NAMES:
+        data = data.replace(strict, plain)
+    return data
 
 
 def parse_xml(data: bytes) -> etree._Element:
@@ -420,6 +451,10 @@ def _open_ole(data: bytes) -> Container:
     # Stream names sit in the directory sectors as UTF-16LE; a scan finds them cheaply.
     if _u16("EncryptionInfo") in data or _u16("EncryptedPackage") in data:
         raise _encrypted()
+    if _u16("ETExtData") in data:  # WPS's own stream beside the BIFF workbook: an .et (CLSID is Excel's)
+        if _u16("Workbook") in data or _u16("Book") + b"\x00\x00" in data:
+            return Container(kind="et", data=data)
+        raise ContainerError("file-wps-format", wps_format(False))
     if _u16("Workbook") in data or _u16("Book") + b"\x00\x00" in data:
         return Container(kind="xls", data=data)
     if _u16("WordDocument") in data:

@@ -13,7 +13,7 @@ import posixpath
 import re
 
 from xltool.office.book import Book, Cell, Sheet
-from xltool.office.cells import MAX_COLS, parse_name_ref, parse_ref, shift_formula
+from xltool.office.cells import MAX_COLS, MAX_ROWS, parse_name_ref, parse_ref, shift_formula
 from xltool.office.container import (
     RETURN_LIMITS,
     Container,
@@ -75,7 +75,10 @@ def _sheet(name: str, state: str, part: str | None, xml: bytes | None, strings: 
                  load=lambda: _sheet_cells(parse_part(xml, f"工作表“{name}”", budget.limits), strings, name, budget))
 
 
-def _rels(part: str, parts: dict[str, bytes], limits: Limits) -> dict[str, str]:
+def _rels(part: str, parts: dict[str, bytes], limits: Limits) -> dict[str, tuple[str, str]]:
+    """A part's relationships: id -> (target part, type). A target may be relative to the part
+    (`worksheets/sheet1.xml`, `../media/x.png`) or absolute from the package root
+    (`/xl/worksheets/sheet1.xml`, as some writers put it)."""
     path = posixpath.join(posixpath.dirname(part), "_rels", posixpath.basename(part) + ".rels")
     if path not in parts:
         return {}
@@ -84,21 +87,62 @@ def _rels(part: str, parts: dict[str, bytes], limits: Limits) -> dict[str, str]:
     for rel in parse_part(parts[path], "关系部件", limits).iter(PKG_REL + "Relationship"):
         target = rel.get("Target", "")
         target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
-        out[rel.get("Id", "")] = target
+        out[rel.get("Id", "")] = (target, rel.get("Type", ""))
     return out
+
+
+def _related(rels: dict[str, tuple[str, str]], kind: str) -> str | None:
+    """The target of the workbook's relationship of one type (".../sharedStrings"), or, for a
+    writer that spells the type oddly, of the part whose name starts with `kind`."""
+    for target, rel_type in rels.values():
+        if rel_type.endswith("/" + kind):
+            return target
+    return next((t for t, _ in rels.values() if posixpath.basename(t).startswith(kind)), None)
+
+
+# _xHHHH_: a character XML cannot carry (a control character), as Excel escapes it in a string;
+# "_x005F_" is the escape of "_" itself, so "_x005F_x000D_" is the literal text "_x000D_".
+_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _unescape_char(m: re.Match) -> str:
+    code = int(m[1], 16)
+    return m[0] if 0xD800 <= code < 0xE000 else chr(code)  # a lone surrogate half stays as written
+
+
+def unescape(text: str) -> str:
+    """A string as the application meant it: `_x000D_` is a carriage return (ECMA-376 ST_Xstring)."""
+    return _ESCAPE.sub(_unescape_char, text) if "_x" in text else text
+
+
+def _text(item) -> str:
+    """The text of a shared string <si> or an inline string <is>: its <t>, or its rich-text runs'
+    <t> in order. Phonetic runs (<rPh>, the reading of East Asian text, whether their text sits
+    directly in <t> as Excel writes it or in runs <r><t> as LibreOffice does) and <phoneticPr>
+    are not part of the value."""
+    t_tag, r_tag = NS + "t", NS + "r"
+    parts = []
+    for child in item:
+        tag = child.tag
+        if tag == t_tag:
+            parts.append(child.text or "")
+        elif tag == r_tag:
+            parts.extend(t.text or "" for t in child.iterchildren(t_tag))
+    return unescape("".join(parts))
 
 
 def _shared_strings(parts: dict[str, bytes], target: str | None, limits: Limits) -> list[str]:
     if not target or target not in parts:
         return []
     out = []
-    t_tag, rph_tag = NS + "t", NS + "rPh"
-    for si in parse_part(parts[target], "共享字符串", limits).iter(NS + "si"):
+    t_tag = NS + "t"
+    for si in parse_part(parts[target], "共享字符串", limits).iterchildren(NS + "si"):
         first = si[0] if len(si) == 1 else None
         if first is not None and first.tag == t_tag:  # plain text, the usual case
-            out.append(first.text or "")
-        else:  # rich text runs: concatenate their <t>, skip phonetic runs (<rPh>)
-            out.append("".join(t.text or "" for t in si.iter(t_tag) if getattr(t.getparent(), "tag", None) != rph_tag))
+            text = first.text or ""
+            out.append(unescape(text) if "_x" in text else text)
+        else:
+            out.append(_text(si))
     return out
 
 
@@ -114,6 +158,7 @@ def _locked_styles(parts: dict[str, bytes], target: str | None, limits: Limits) 
     return out or [True]
 
 
+_ROW = re.compile(r"0*[1-9][0-9]{0,6}")  # a row number in <row r>; the grid's bound is checked after
 _INDEX = re.compile(r"[0-9]{1,5}")  # a column number in <col min max>: at most 16,384
 
 
@@ -134,16 +179,6 @@ def _zero(size: str | None) -> bool:
         return size is not None and len(size) < 40 and float(size) == 0
     except ValueError:
         return False
-
-
-def _hidden_rows(data) -> set:
-    """The <row> elements that are hidden or of zero height (kept alive, so identity holds)."""
-    rows = set()
-    for r in data.iterchildren(NS + "row"):
-        ht = r.get("ht")
-        if r.get("hidden") in ("1", "true") or (ht is not None and ht[:1] in "0." and _zero(ht)):
-            rows.add(r)
-    return rows
 
 
 def _hidden_columns(root) -> bytearray | None:
@@ -173,65 +208,92 @@ def _bad_ref(sheet: str, ref: str) -> ContainerError:
 
 
 def _sheet_cells(root, strings: list[str], name: str, budget: _Budget) -> dict[tuple[int, int], Cell]:
+    """Every cell of a sheet. A row or cell without its optional `r` attribute follows the one
+    before it (ECMA-376 18.3.1.73 and 18.3.1.4); rows may come in any order. A shared formula's
+    children are its master's text moved to their cell, wherever the master sits in the file."""
     shared: dict[str, tuple[int, int, str]] = {}
-    c_tag, v_tag, f_tag, is_tag, t_tag = NS + "c", NS + "v", NS + "f", NS + "is", NS + "t"
+    orphans: list[tuple[Cell, str]] = []  # shared-formula children met before their master
+    row_tag, c_tag, v_tag, f_tag, is_tag = NS + "row", NS + "c", NS + "v", NS + "f", NS + "is"
     cells: dict[tuple[int, int], Cell] = {}
     data = root.find(NS + "sheetData")
     if data is None:
         return cells
-    hidden_rows = _hidden_rows(data)
     hidden_cols = _hidden_columns(root)
     room = budget.room()
     styles: dict[str | None, int] = {}
-    for c in data.iter(c_tag):
-        ref = c.get("r")
-        if ref is None:
-            continue  # a cell placed by position only (issue 12): not read
-        if len(cells) >= room:
-            raise budget.over(name)
-        try:
-            row, col = parse_ref(ref)
-        except ValueError:
-            raise _bad_ref(name, ref) from None
-        t = c.get("t", "n")
-        value = formula = None
-        for child in c:
-            tag = child.tag
-            if tag == v_tag:
-                value = child.text
-            elif tag == f_tag:
-                formula = child.text
-                if child.get("t") == "shared":
-                    si = child.get("si")
-                    if formula:
-                        shared[si] = (row, col, formula)
-                    elif si in shared:
-                        r0, c0, master = shared[si]
-                        formula = shift_formula(master, row - r0, col - c0)
-                elif formula is None:
-                    formula = ""
-            elif tag == is_tag:
-                value = "".join(x.text or "" for x in child.iter(t_tag))
-        if t == "s":
-            try:
-                index = int(value or "")
-                value = strings[index] if index >= 0 else None
-            except (TypeError, ValueError, IndexError):
-                value = None
-            kind = "s"
-        elif t in ("inlineStr", "str"):
-            kind = "s"
-        elif t in ("b", "e"):
-            kind = t
-        else:
-            kind = "n" if value is not None else ""
-        hidden = ((bool(hidden_rows) and c.getparent() in hidden_rows)
-                  or (hidden_cols is not None and hidden_cols[col] == 1))
-        style_text = c.get("s")
-        style = styles.get(style_text)
-        if style is None:
-            style = styles[style_text] = _style(style_text)
-        cells[(row, col)] = Cell(row, col, kind, value, formula, style, hidden)
+    row = -1
+    for r in data.iterchildren(row_tag):
+        number = r.get("r")  # a row without one (or with a number we cannot read) follows the one before
+        row = int(number) - 1 if number is not None and _ROW.fullmatch(number) else row + 1
+        if row >= MAX_ROWS:
+            raise _bad_ref(name, str(row + 1))
+        ht = r.get("ht")
+        row_hidden = r.get("hidden") in ("1", "true") or (ht is not None and ht[:1] in "0." and _zero(ht))
+        col = -1
+        for c in r.iterchildren(c_tag):
+            if len(cells) >= room:
+                raise budget.over(name)
+            ref = c.get("r")
+            if ref is None:
+                col += 1
+                if col >= MAX_COLS:
+                    raise _bad_ref(name, "第 16385 列")
+                at = (row, col)
+            else:
+                try:
+                    at = parse_ref(ref)
+                except ValueError:
+                    raise _bad_ref(name, ref) from None
+                col = at[1]
+            t = c.get("t", "n")
+            value = formula = None
+            child_of = None
+            for child in c:
+                tag = child.tag
+                if tag == v_tag:
+                    value = child.text
+                elif tag == f_tag:
+                    formula = child.text
+                    if child.get("t") == "shared":
+                        si = child.get("si", "")
+                        if formula:
+                            shared[si] = (at[0], at[1], formula)
+                        elif si in shared:
+                            r0, c0, master = shared[si]
+                            formula = shift_formula(master, at[0] - r0, at[1] - c0)
+                        else:
+                            child_of, formula = si, ""
+                    elif formula is None:
+                        formula = ""
+                elif tag == is_tag:
+                    value = _text(child)
+            if t == "s":
+                try:
+                    index = int(value or "")
+                    value = strings[index] if index >= 0 else None
+                except (TypeError, ValueError, IndexError):
+                    value = None
+                kind = "s"
+            elif t in ("inlineStr", "str"):
+                kind = "s"
+                if t == "str" and value and "_x" in value:
+                    value = unescape(value)
+            elif t in ("b", "e"):
+                kind = t
+            else:
+                kind = "n" if value is not None else ""
+            hidden = row_hidden or (hidden_cols is not None and hidden_cols[at[1]] == 1)
+            style_text = c.get("s")
+            style = styles.get(style_text)
+            if style is None:
+                style = styles[style_text] = _style(style_text)
+            cell = cells[at] = Cell(at[0], at[1], kind, value, formula, style, hidden)
+            if child_of is not None:
+                orphans.append((cell, child_of))
+    for cell, si in orphans:  # rows out of order: the master came later in the file
+        if si in shared:
+            r0, c0, master = shared[si]
+            cell.formula = shift_formula(master, cell.row - r0, cell.col - c0)
     budget.cells += len(cells)
     return cells
 
@@ -245,22 +307,21 @@ def _core_modified(parts: dict[str, bytes], limits: Limits) -> str | None:
 
 
 def book_from_container(box: Container, limits: Limits = RETURN_LIMITS) -> Book:
-    if box.kind == "xls":
-        return book_from_xls(box.data or b"")
+    if box.kind in ("xls", "et"):
+        return book_from_xls(box.data or b"", box.kind)
     parts = box.parts
     wb_part = _main_part(parts, limits)
     if wb_part not in parts:
         raise ContainerError("file-unreadable", "文件缺少工作簿主体（xl/workbook.xml），不是完整的 Excel 工作簿。")
     rels = _rels(wb_part, parts, limits)
     root = parse_part(parts[wb_part], "工作簿主体", limits)
-    targets = {posixpath.basename(t): t for t in rels.values()}
-    strings = _shared_strings(parts, next((t for n, t in targets.items() if n.startswith("sharedStrings")), None), limits)
-    locked = _locked_styles(parts, next((t for n, t in targets.items() if n.startswith("styles")), None), limits)
+    strings = _shared_strings(parts, _related(rels, "sharedStrings"), limits)
+    locked = _locked_styles(parts, _related(rels, "styles"), limits)
     budget = _Budget(limits)
     sheets: dict[str, Sheet] = {}
     for s in root.iter(NS + "sheet"):
         name = s.get("name", "")
-        target = rels.get(s.get(REL_NS + "id", ""))
+        target = rels.get(s.get(REL_NS + "id", ""), (None, ""))[0]
         sheets[name] = _sheet(name, s.get("state", "visible"), target, parts.get(target or ""), strings, budget)
     names: dict[str, tuple[str, int, int]] = {}
     unparsed: dict[str, str] = {}
