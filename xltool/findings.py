@@ -97,7 +97,7 @@ CATALOGUE: dict[str, Code] = {
     "layout-shifted": Code("error", "行列被增删",
                            "rows or columns were inserted or deleted; reported once, with where, in place of the "
                            "cascade of label, formula, value and name findings it would cause",
-        fix="表格的行列不能增删，其中的数字未被读取。请使用下发的填报表重新填写。"),
+        fix="填报表的行列不能增删：请恢复被增删的行列，或使用下发的填报表重新填写。"),
     "calc-manual": Code("error", "手动计算未重算",
                         "saved in manual calculation mode without recalculation on save: the saved totals are stale; "
                         "the message says how to recalculate in Excel and WPS",

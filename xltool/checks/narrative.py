@@ -19,6 +19,8 @@ def _figures(ctx):
     texts = {k: unicodedata.normalize("NFKC", ret.field(k)) for k in spec.checks.get("narrative_required", ())}
     for conf in spec.checks.get("narrative_figures", ()):
         keys = conf["key"] if isinstance(conf["key"], list) else [conf["key"]]
+        if not all(ctx.trusted(k) for k in (*keys, *texts)):
+            continue  # figures or text of a sheet whose rows or columns moved (layout-shifted)
         values = [ret.values.get(k) for k in keys]
         if any(v is None for v in values):
             continue
@@ -38,13 +40,13 @@ def _figures(ctx):
 def check(ctx):
     spec, ret = ctx.spec, ctx.ret
     for key in spec.checks.get("narrative_required", ()):
-        if not ret.field(key).strip():
+        if ctx.trusted(key) and not ret.field(key).strip():
             e = ret.entries[key]
             yield finding("narrative-empty", f"{where(spec, key, e.sheet, e.ref)}没有填写。",
                           sheet=e.sheet, cell=e.ref, key=key)
     yield from _figures(ctx)
     for key in spec.checks.get("contact_required", ()):
-        if not ret.field(key).strip():
+        if ctx.trusted(key) and not ret.field(key).strip():
             e = ret.entries[key]
             yield finding("contact-missing", f"{where(spec, key, e.sheet, e.ref)}没有填写。",
                           sheet=e.sheet, cell=e.ref, key=key)

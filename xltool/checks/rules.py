@@ -40,6 +40,8 @@ def check(ctx):
         if rule.uses_previous and ctx.previous is None:
             continue
         terms = rule.left + rule.right
+        if not all(ctx.trusted(t.key) for t in terms) or not ctx.trusted(rule.at):
+            continue  # figures of a sheet whose rows or columns moved (layout-shifted)
         found = [spec.last_year(ctx.previous or {}, t.key) if t.previous else effective(ctx, t.key) for t in terms]
         if any(v is None for v in found):
             continue

@@ -52,13 +52,13 @@ def _text_formulas(ctx):
     spec = ctx.spec
     for key in spec.input_keys:
         e = ctx.ret.entries[key]
-        if not spec.cells[key].numeric and e.kind == "formula":
+        if not spec.cells[key].numeric and e.kind == "formula" and ctx.trusted(key):
             yield _formula_finding(where(spec, key, e.sheet, e.ref), e, {"sheet": e.sheet, "cell": e.ref, "key": key})
 
 
 def _fee_unit(ctx):
     conf = ctx.spec.checks.get("fee_unit")
-    if not conf:
+    if not conf or not ctx.trusted(conf["key"]):
         return
     key = conf["key"]
     value = ctx.ret.values.get(key)
@@ -75,7 +75,7 @@ def _fee_unit(ctx):
 
 def _processing_fee(ctx):
     conf = ctx.spec.checks.get("processing_fee")
-    if not conf:
+    if not conf or not (ctx.trusted(conf["cases"]) and ctx.trusted(conf["notices"])):
         return
     cases, notices = ctx.ret.values.get(conf["cases"]), ctx.ret.values.get(conf["notices"])
     if cases and cases > 0 and notices is not None and notices == 0:
@@ -88,8 +88,8 @@ def _processing_fee(ctx):
 
 def check(ctx):
     spec = ctx.spec
-    for key in spec.input_keys:
-        if spec.cells[key].numeric:
+    for key in spec.input_keys:  # not on a sheet whose rows or columns moved (layout-shifted)
+        if spec.cells[key].numeric and ctx.trusted(key):
             yield from _value_findings(ctx, key)
     yield from _text_formulas(ctx)
     yield from _fee_unit(ctx)
