@@ -169,15 +169,16 @@ def check_xml(data: bytes) -> None:
 
 def parse_part(data: bytes, what: str, limits: Limits = DEFAULT_LIMITS) -> etree._Element:
     """Parse one part within the budgets of `limits` (bytes and elements, counted before the tree
-    is built; depth is bounded by the parser at 256 levels). `what` names the part for the message."""
-    if len(data) > limits.max_part_bytes:
+    is built; depth is bounded by the parser at 256 levels). `what` names the part for the message.
+    A Strict Open XML part is read under its transitional names (`transitional`)."""
+    if len(data) > limits.max_part_bytes or len(data := transitional(data)) > limits.max_part_bytes:
         raise _too_large(f"{what}的内容异常庞大（解压后 {_mb(len(data))}，上限 {_mb(limits.max_part_bytes)}），"
                          "远超正常报送表，")
     tags = data.count(b"<")  # every element, comment or declaration opens with "<"
     if tags > limits.max_tags:
         raise _too_large(f"{what}的内部结构异常庞大（{tags} 个 XML 标记，上限 {limits.max_tags} 个），"
                          "远超正常报送表，")
-    return parse_xml(transitional(data))
+    return parse_xml(data)
 
 
 # Strict Open XML (Excel's "Strict Open XML Spreadsheet" save option) names the same elements

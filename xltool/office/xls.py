@@ -21,10 +21,10 @@ def book_from_xls(data: bytes, kind: str = "xls") -> Book:
             sheet = Sheet(sh.name, _STATES.get(sh.visibility, "hidden"))
             for r in range(sh.nrows):
                 for c, cell in enumerate(sh.row(r)):
-                    kind = _KINDS.get(cell.ctype)
-                    if kind:
-                        value = repr(cell.value) if kind == "n" else str(cell.value)
-                        sheet.cells[(r, c)] = Cell(r, c, kind, value)
+                    cell_type = _KINDS.get(cell.ctype)
+                    if cell_type:
+                        value = repr(cell.value) if cell_type == "n" else str(cell.value)
+                        sheet.cells[(r, c)] = Cell(r, c, cell_type, value)
             sheets[sh.name] = sheet
         names, unparsed = {}, {}
         for n in wb.name_obj_list:
