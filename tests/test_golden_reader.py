@@ -676,3 +676,71 @@ def test_shift_moves_exactly_the_relative_parts(r, dr, dc):
     assume(0 <= new_row < MAX_ROWS and 0 <= new_col < MAX_COLS)
     want = f"{'$' if abs_col else ''}{col_letter(new_col)}{'$' if abs_row else ''}{new_row + 1}"
     assert shift_formula(f"SUM({ref})", dr, dc) == f"SUM({want})"
+
+
+# -- the annotated copy of a tampered return, in each spelling ------------------------------------
+
+
+def _strict(name: str, body: bytes) -> bytes:
+    for old, new in _STRICT:
+        body = body.replace(old, new)
+    return body.replace(b"<workbook ", b'<workbook conformance="strict" ', 1) if name == "xl/workbook.xml" else body
+
+
+def _without_r(root: etree._Element) -> None:
+    data = root.find(M + "sheetData")
+    expect_row = 0
+    for r in list(data):
+        n = int(r.get("r")) - 1
+        while expect_row < n:
+            r.addprevious(etree.Element(M + "row"))
+            expect_row += 1
+        expect_row += 1
+        del r.attrib["r"]
+        expect_col = 0
+        for c in list(r):
+            col = _rc(c.get("r"))[1]
+            while expect_col < col:
+                c.addprevious(etree.Element(M + "c"))
+                expect_col += 1
+            expect_col += 1
+            del c.attrib["r"]
+
+
+def _reversed(root: etree._Element) -> None:
+    data = root.find(M + "sheetData")
+    rows = list(data)
+    for r in rows:
+        data.remove(r)
+    for r in reversed(rows):
+        data.append(r)
+
+
+SPELLINGS: dict[str, Callable[[bytes], bytes]] = {
+    "strict": lambda d: rewrite(d, _strict),
+    "without-r": lambda d: rewrite(d, trees(_without_r, _is_sheet)),
+    "rows-reversed": lambda d: rewrite(d, trees(_reversed, _is_sheet)),
+    "shared-formulas": lambda d: rewrite(d, trees(_share_formulas, _is_sheet)),
+}
+
+
+@pytest.mark.parametrize("spelling", sorted(SPELLINGS))
+def test_annotated_copy_of_each_spelling(base, spelling):
+    """A total overwritten by a number (formula-changed at 表二 J7) in a file of each spelling: the
+    finding is at J7, and the annotated copy marks that very cell, keeps its value, holds each row
+    once, and verifies to the same finding."""
+    from xltool.round.annotate import annotate_bytes
+
+    def tamper(name: str, body: bytes) -> bytes:
+        return body.replace(b'<c r="J7" s="16"><f>SUM(D7:I7)</f>', b'<c r="J7" s="16">') if name.endswith("sheet5.xml") else body
+    data = SPELLINGS[spelling](rewrite(base, tamper))
+    found = [(f.code, f.sheet, f.cell) for f in verify_bytes(data, "001.xlsx").findings]
+    assert found == [("formula-changed", "表二依申请公开", "J7")]
+    copy = annotate_bytes(data, verify_bytes(data, "001.xlsx").findings, "审核意见")
+    assert [(f.code, f.sheet, f.cell) for f in verify_bytes(copy, "001.xlsx").findings] == found
+    sheet = etree.fromstring(_member(copy, "xl/worksheets/sheet5.xml"))
+    rows = [r.get("r") for r in sheet.iter(M + "row")]
+    assert len(rows) == len(set(rows)) and None not in rows
+    j7 = [c for c in sheet.iter(M + "c") if c.get("r") == "J7"]
+    assert len(j7) == 1 and j7[0].findtext(M + "v") == "171"
+    assert load_book(copy).sheets["表二依申请公开"].get(6, 9).value == "171"

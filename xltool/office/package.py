@@ -20,7 +20,7 @@ from typing import IO, Any
 from lxml import etree
 
 from xltool.office.cells import a1, parse_ref
-from xltool.office.container import Container, open_container, parse_xml
+from xltool.office.container import Container, open_container, parse_xml, transitional
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -56,42 +56,63 @@ def number_text(v: Any) -> str:
 
 def find_cell(sheet_root: etree._Element, row: int, col: int, create: bool = True) -> Any:
     """The <c> element of a cell in a sheet's XML, created in row and column order if absent.
-    Rows and cells without a readable `r` (optional in the standard, or hostile) are passed over."""
+    Rows and cells without `r` (optional in the standard) are first given the one their place
+    implies, as the reader reads them; rows and cells in any order are found where they are.
+    Rows and cells whose `r` is unreadable (hostile) are passed over."""
     data = sheet_root.find(_M + "sheetData")
     assert data is not None  # every worksheet has its sheetData
+    _number_positions(data)
     ref = a1(row, col)
-    target_row = None
-    for r in data.iterfind(_M + "row"):
-        n = _row_number(r.get("r"))
-        if n is None:
-            continue
-        if n == row + 1:
-            target_row = r
-            break
-        if n > row + 1:
-            if not create:
-                return None
-            target_row = etree.Element(_M + "row", r=str(row + 1))
-            r.addprevious(target_row)
-            break
+    rows = [(r, _row_number(r.get("r"))) for r in data.iterfind(_M + "row")]
+    target_row = next((r for r, n in rows if n == row + 1), None)
     if target_row is None:
         if not create:
             return None
-        target_row = etree.SubElement(data, _M + "row", r=str(row + 1))
-    for c in target_row.iterfind(_M + "c"):
-        try:
-            _cr, cc = parse_ref(c.get("r", ""))
-        except ValueError:
-            continue
-        if cc == col:
-            return c
-        if cc > col:
-            if not create:
-                return None
-            new = etree.Element(_M + "c", r=ref)
-            c.addprevious(new)
-            return new
-    return etree.SubElement(target_row, _M + "c", r=ref) if create else None
+        target_row = etree.Element(_M + "row", r=str(row + 1))
+        _insert(data, target_row, next((r for r, n in rows if n is not None and n > row + 1), None))
+    cells = [(c, _column(c.get("r"))) for c in target_row.iterfind(_M + "c")]
+    found = next((c for c, cc in cells if cc == col), None)
+    if found is not None or not create:
+        return found
+    new = etree.Element(_M + "c", r=ref)
+    _insert(target_row, new, next((c for c, cc in cells if cc is not None and cc > col), None))
+    return new
+
+
+def _insert(parent: etree._Element, new: etree._Element, before: etree._Element | None) -> None:
+    if before is not None:
+        before.addprevious(new)
+    else:
+        parent.append(new)
+
+
+def _column(ref: str | None) -> int | None:
+    try:
+        return parse_ref(ref or "")[1]
+    except ValueError:
+        return None
+
+
+_WITHOUT_R = etree.XPath("boolean(m:row[not(@r)] | m:row/m:c[not(@r)])", namespaces={"m": MAIN})
+
+
+def _number_positions(data: etree._Element) -> None:
+    """Write the `r` a row or cell without one has by its place: a row follows the row before it,
+    a cell the cell before it in its row (ECMA-376 18.3.1.73, 18.3.1.4; the reader's rule)."""
+    if not _WITHOUT_R(data):
+        return
+    row = 0
+    for r in data.iterfind(_M + "row"):
+        n = _row_number(r.get("r"))
+        row = n if n is not None and n >= 1 else row + 1
+        if r.get("r") is None:
+            r.set("r", str(row))
+        col = -1
+        for c in r.iterfind(_M + "c"):
+            cc = _column(c.get("r"))
+            col = cc if cc is not None else col + 1
+            if c.get("r") is None and col < 1 << 14 and row <= 1 << 20:
+                c.set("r", a1(row - 1, col))
 
 
 def _row_number(text: str | None) -> int | None:
@@ -116,7 +137,13 @@ class Package:
 
     @classmethod
     def from_container(cls, box: Container) -> Package:
-        return cls({name: box.parts[name] for name in box.names})
+        """The package of an opened workbook. A Strict Open XML workbook is edited, and saved, as
+        the transitional workbook it is equivalent to: the editor knows the transitional names."""
+        parts = {name: box.parts[name] for name in box.names}
+        for name, body in parts.items():
+            if name.endswith((".xml", ".rels")) and (plain := transitional(body)) is not body:
+                parts[name] = plain.replace(b'conformance="strict"', b'conformance="transitional"')
+        return cls(parts)
 
     # -- parts -------------------------------------------------------------------------------
     def names(self) -> list[str]:
