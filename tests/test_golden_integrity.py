@@ -437,6 +437,25 @@ def _name_same_sheet(folder: Path) -> Path:
     return on_sheets(_return(folder, "351"), {}, workbook=workbook)
 
 
+def copy_cell(source: str, target: str) -> Edit:
+    """`target` given `source`'s content (its shared string), as if retyped."""
+    def edit(xml: bytes) -> bytes:
+        m, t = _cell(source).search(xml), _cell(target).search(xml)
+        assert m and t
+        return xml[:t.start()] + m[0].replace(f'r="{source}"'.encode(), f'r="{target}"'.encode(), 1) + xml[t.end():]
+    return edit
+
+
+ALIKE = [i for i in LAYOUT.labels if i.sheet == T1 and i.text and i.text.startswith("第二十条")]
+
+
+@case("361")
+def _label_like_another(folder: Path) -> Path:
+    """Tampering that looks like a shift but is not one: a section label of 表一 retyped as the
+    next section's (whose rows below carry the same labels): label-changed, not layout-shifted."""
+    return on_sheets(_return(folder, "361"), {T1: copy_cell(ALIKE[2].ref, ALIKE[1].ref)})
+
+
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("integrity")
@@ -561,3 +580,7 @@ def test_a_name_moved_within_its_sheet_is_name_moved_and_the_forms_cell_counts(v
     assert found(verified, "351") == [("name-moved", T2, "D7", NEW)]
     assert "D8" in verified["351"][0]["message"]
     assert read_return(folder / "351.xlsx").values[NEW] == consistent()[NEW] == 21
+
+
+def test_a_label_retyped_as_a_neighbours_is_label_changed_not_a_shift(verified) -> None:
+    assert found(verified, "361") == [("label-changed", T1, ALIKE[1].ref, None)]

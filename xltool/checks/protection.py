@@ -66,12 +66,13 @@ def _sheet_protection(ctx):
 
 @functools.cache
 def _locked_items(spec: Spec) -> dict[str, tuple[Item, ...]]:
-    """Per sheet, the cells that must stay locked: labels, formulas, the identity (and ours)."""
+    """Per sheet, the cells that must stay locked: labels, totals, the identity (and ours). Not
+    the check sheet's formulas: help recomputed from the figures, never read (nor is the sheet)."""
     layout = layout_for(spec)
     labels = {id(i) for i in layout.labels}
     out: dict[str, list[Item]] = {}
     for item in layout.items:
-        if item.formula or id(item) in labels or item.style in ("identity", "meta"):
+        if (item.formula and item.key) or id(item) in labels or item.style in ("identity", "meta"):
             out.setdefault(item.sheet, []).append(item)
     return {sheet: tuple(items) for sheet, items in out.items()}
 
@@ -96,7 +97,7 @@ def _locks(ctx):
 
 def _kind(item: Item) -> str:
     if item.formula:
-        return "合计公式" if item.key else "校验公式"
+        return "合计公式"
     return "单位信息" if item.style in ("identity", "meta") else "表头"
 
 
