@@ -744,3 +744,21 @@ def test_annotated_copy_of_each_spelling(base, spelling):
     j7 = [c for c in sheet.iter(M + "c") if c.get("r") == "J7"]
     assert len(j7) == 1 and j7[0].findtext(M + "v") == "171"
     assert load_book(copy).sheets["表二依申请公开"].get(6, 9).value == "171"
+
+
+def test_shared_formula_master_beyond_excels_limit(base):
+    """A shared master longer than Excel's 8,192 characters is not moved to its children (one
+    move per child would cost the master's length each): the children read as no formula, and
+    the totals they replace are formula-changed; the master too."""
+    long = b"SUM(D7:I7)" + b"+0" * 5000
+
+    def edit(body: bytes) -> bytes:
+        body = body.replace(b'<c r="J7" s="16"><f>SUM(D7:I7)</f>', b'<c r="J7" s="16"><f t="shared" ref="J7:J9" si="0">'
+                            + long + b"</f>")
+        return body.replace(b"<f>SUM(D8:I8)</f>", b'<f t="shared" si="0"/>')
+    data = rewrite(base, lambda n, b: edit(b) if n.endswith("sheet5.xml") else b)
+    assert b'<f t="shared" si="0"/>' in _member(data, "xl/worksheets/sheet5.xml")
+    cells = load_book(data).sheets["表二依申请公开"]
+    assert cells.get(7, 9).formula == "" and len(cells.get(6, 9).formula or "") > 8192
+    found = {(f.code, f.cell) for f in verify_bytes(data, "001.xlsx").findings}
+    assert {("formula-changed", "J7"), ("formula-changed", "J8")} <= found

@@ -158,6 +158,7 @@ def _locked_styles(parts: dict[str, bytes], target: str | None, limits: Limits) 
     return out or [True]
 
 
+MAX_FORMULA = 8192  # characters: Excel's limit. A longer shared master is not moved to its children
 _INDEX = re.compile(r"[0-9]{1,5}")  # a column number in <col min max>: at most 16,384
 
 
@@ -263,7 +264,7 @@ def _sheet_cells(root, strings: list[str], name: str, budget: _Budget) -> dict[t
                             shared[si] = (crow, col, formula)
                         elif si in shared:
                             r0, c0, master = shared[si]
-                            formula = shift_formula(master, crow - r0, col - c0)
+                            formula = shift_formula(master, crow - r0, col - c0) if len(master) <= MAX_FORMULA else ""
                         else:
                             child_of, formula = si, ""
                     elif formula is None:
@@ -296,7 +297,7 @@ def _sheet_cells(root, strings: list[str], name: str, budget: _Budget) -> dict[t
     for cell, si in orphans:  # rows out of order: the master came later in the file
         if si in shared:
             r0, c0, master = shared[si]
-            cell.formula = shift_formula(master, cell.row - r0, cell.col - c0)
+            cell.formula = shift_formula(master, cell.row - r0, cell.col - c0) if len(master) <= MAX_FORMULA else ""
     budget.cells += len(cells)
     return cells
 
