@@ -150,6 +150,25 @@ def test_excel_17_significant_digits(base, expected):
     assert expected["values"]["active.fees.amount"] == 2.3
 
 
+def test_merge_adds_what_excel_shows(tmp_path, base):
+    """Two agencies' returns as Excel saved them (17 digits): merge adds 2.3 + 2.3 = 4.6 as
+    Decimals, not 4.5999999999999996."""
+    from xltool.round.merge import merge_paths
+
+    def seventeen(m: re.Match) -> bytes:
+        return b"<v>" + format(float(m[1]), ".17g").encode() + b"</v>"
+    folder = tmp_path / "returns"
+    folder.mkdir()
+    make_return(folder, VALUES, code="002", name="某某区交通运输局")
+    for path in folder.iterdir():
+        path.write_bytes(rewrite(path.read_bytes(), sheets(lambda b: re.sub(rb"<v>(-?[0-9.]+)</v>", seventeen, b))))
+    (folder / "001.xlsx").write_bytes(rewrite(base, sheets(lambda b: re.sub(rb"<v>(-?[0-9.]+)</v>", seventeen, b))))
+    result = merge_paths([folder], show_progress=False, workers=1)
+    assert len(result.included) == 2 and not result.excluded
+    assert result.values["active.fees.amount"] == Decimal("4.6")
+    assert result.values["processing_fee.notice_amount"] == Decimal("600.6")
+
+
 # -- 2. namespaces, prefixes, BOM ---------------------------------------------------------------
 
 _STRICT = ((b"http://schemas.openxmlformats.org/spreadsheetml/2006/main", b"http://purl.oclc.org/ooxml/spreadsheetml/main"),
