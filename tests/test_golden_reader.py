@@ -221,6 +221,22 @@ def _excel_escape(text: str) -> str:
     return re.sub(r"[\x00-\x08\x0b-\x1f]", lambda m: f"_x{ord(m[0]):04X}_", text)
 
 
+def test_a_literal_escape_typed_by_a_clerk_survives_our_own_writers(tmp_path):
+    """The other direction of ST_Xstring: fill and the annotated copy write a clerk's literal
+    `_x000D_` as `_x005F_x000D_`, so it reads back as typed, not as a carriage return."""
+    from xltool.round.annotate import annotate_bytes
+
+    values = consistent()
+    values["narrative.other"] = "见附件_x000D_说明"
+    values["requests.new.natural_person"] += 1  # an error, so there is something to annotate
+    data = make_return(tmp_path, values).read_bytes()
+    assert from_book(load_book(data)).values["narrative.other"] == "见附件_x000D_说明"
+    result = verify_bytes(data, "001.xlsx")
+    assert result.findings
+    copy = annotate_bytes(data, result.findings, "审核意见")
+    assert from_book(load_book(copy)).values["narrative.other"] == "见附件_x000D_说明"
+
+
 def test_control_characters_escaped(base, expected):
     """Excel writes a carriage return in a string as `_x000D_` and a literal `_x000D_` as
     `_x005F_x000D_` (ECMA-376 Part 1, 22.9.2.19 ST_Xstring), in shared strings, inline strings
@@ -554,7 +570,6 @@ def test_wps_et_reads_values():
     assert doc == _golden("lo-typed")["read"]  # it was made from lo-typed.xlsx
 
 
-@pytest.mark.xfail(strict=True, reason="verify.py must report file-wps-format for Book.kind 'et' (asked of the lead)")
 def test_wps_et_is_a_warning_asking_for_xlsx():
     """verify: file-wps-format (a warning), "请在 WPS 中另存为 .xlsx", and the values read."""
     result = verify_bytes((GOLDEN / "wps-like.et").read_bytes(), "001.et")

@@ -145,7 +145,7 @@ _add("212", _set_attr(_ref(KEY), b'r="D7"', b'r="D"'), "file-unreadable")
 _add("213", _set_attr(_ref(KEY), b'r="D7"', b'r="AAAAA1"'), "file-unreadable")
 _add("214", _set_attr(_ref(KEY), b'r="D7"', b'r="A0"'), "file-unreadable")
 _add("215", _set_attr(_ref(KEY), b'r="D7"', b'r="D' + b"9" * 5000 + b'"'), "file-unreadable")
-_add("220", _set_attr(_ref(KEY), b' r="D7"', b""), "value-blank")  # `r` is optional: issue 12 reads it by place
+_add("220", _set_attr(_ref(KEY), b' r="D7"', b""), None)  # `r` is optional: the cell is read by its place
 _add("216", _set_attr(_ref(KEY), b's="14"', b's="x"'), None)
 _add("217", _set_attr(_ref(KEY), b's="14"', b's="-1"'), None)
 _add("218", _set_attr(_ref(KEY), b's="14"', b's="99999"'), None)

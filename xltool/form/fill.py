@@ -22,8 +22,7 @@ from xltool.form.returns import from_book
 from xltool.office.book import Book
 from xltool.office.container import open_container
 from xltool.office.package import Package, find_cell, number_text
-from xltool.office.xlsx import NS, book_from_container
-from xltool.util import xml_text
+from xltool.office.xlsx import NS, book_from_container, cell_string
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
@@ -59,7 +58,7 @@ def _set(cell, value: Any, formula_result: bool = False) -> None:
     if value is None or value == "":
         return
     if isinstance(value, str):
-        value = xml_text(value)  # a control character cannot be typed into a cell, nor saved in one
+        value = cell_string(value)  # a control character cannot be typed into a cell, nor saved in one
         if formula_result:
             cell.set("t", "str")
             etree.SubElement(cell, NS + "v").text = value

@@ -24,6 +24,7 @@ from xltool.office.container import (
     parse_part,
 )
 from xltool.office.xls import book_from_xls
+from xltool.util import xml_text
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -113,6 +114,13 @@ def _unescape_char(m: re.Match) -> str:
 def unescape(text: str) -> str:
     """A string as the application meant it: `_x000D_` is a carriage return (ECMA-376 ST_Xstring)."""
     return _ESCAPE.sub(_unescape_char, text) if "_x" in text else text
+
+
+def cell_string(text: str) -> str:
+    """Text as a cell or comment holds it: without what XML cannot carry, and a literal `_xHHHH_`
+    written as `_x005F_xHHHH_`, so that no reader (ours or Excel) turns it into a character."""
+    text = xml_text(text)
+    return _ESCAPE.sub(lambda m: "_x005F" + m[0], text) if "_x" in text else text
 
 
 def _text(item) -> str:

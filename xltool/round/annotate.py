@@ -19,6 +19,7 @@ from lxml import etree
 from xltool.findings import Finding
 from xltool.office.cells import parse_ref
 from xltool.office.package import MAIN, REL, Package, find_cell
+from xltool.office.xlsx import cell_string
 from xltool.util import atomic_write, bounded_filename, output_lock
 
 SUMMARY_SHEET = "审核意见"
@@ -30,7 +31,6 @@ VML_TYPE = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 # Elements a sheet may hold after <legacyDrawing> (ECMA-376 order): it goes before the first of them.
 _AFTER_LEGACY = ("legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems",
                  "tableParts", "extLst")
-_BAD_XML = {c: None for c in range(32) if c not in (9, 10, 13)}
 
 
 def _m(tag: str) -> str:
@@ -38,7 +38,7 @@ def _m(tag: str) -> str:
 
 
 def _text(value: Any) -> str:
-    return escape(str(value).translate(_BAD_XML))
+    return escape(cell_string(str(value)))
 
 
 class _Styles:

@@ -26,6 +26,7 @@ from xltool.findings import STATE_TEXT, Finding
 from xltool.form import calc
 from xltool.form.spec import Spec, get_spec
 from xltool.office.package import MAIN, REL
+from xltool.office.xlsx import cell_string
 from xltool.round.roster import Agency
 from xltool.round.verify import PARALLEL_FROM, duplicates, expand, superseded_note, verify_path
 from xltool.util import atomic_write, parallel_map
@@ -313,13 +314,12 @@ def _note_rows(result: MergeResult) -> Iterator[list[Any]]:
 
 # --- adding plain sheets to a finished workbook, streaming -----------------------------------------
 
-_BAD_XML = {c: None for c in range(32) if c not in (9, 10, 13)}
 
 
 def _text(v: str) -> str:
     from xml.sax.saxutils import escape
 
-    return escape(str(v).translate(_BAD_XML))
+    return escape(cell_string(str(v)))
 
 
 def _cell(ref: str, v: Any, style: int) -> str:

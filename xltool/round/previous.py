@@ -11,7 +11,7 @@ from xltool.form.returns import FormError, read_return
 from xltool.form.spec import PreviousFigures
 from xltool.office.container import ContainerError
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et")
 
 
 def _from_json(path: Path) -> dict[str, PreviousFigures]:

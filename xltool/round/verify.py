@@ -18,14 +18,14 @@ from xltool.findings import Finding, finding, status_of
 from xltool.form.returns import FormError, Return, from_book, read_bounded, read_meta
 from xltool.form.spec import Spec, Superseded, latest_spec
 from xltool.office.book import Book
-from xltool.office.container import ContainerError
+from xltool.office.container import ContainerError, wps_format
 from xltool.office.xlsx import load_book
 from xltool.round import dates
 from xltool.round.dates import parse_time
 from xltool.util import parallel_map
 
 PARALLEL_FROM = 24
-RETURN_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xltx", ".xltm"}
+RETURN_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xltx", ".xltm", ".et")
 
 
 @dataclass
@@ -52,6 +52,8 @@ def _file_findings(book: Book) -> list[Finding]:
     out = []
     if book.kind == "xls":
         out.append(finding("file-legacy-format", "这是旧版 Excel（.xls）文件：已读取数值，但无法核对合计公式是否完整。"))
+    elif book.kind == "et":
+        out.append(finding("file-wps-format", wps_format(True)))
     if book.has_macros:
         out.append(finding("file-has-macros", "工作簿中含有宏（VBA 代码）：宏未运行，已被忽略。"))
     return out
