@@ -400,17 +400,41 @@ def test_shared_formulas(base, expected):
     _honest(data, expected)
 
 
+def _without_r(root: etree._Element) -> None:
+    data = root.find(M + "sheetData")
+    expect_row = 0
+    for r in list(data):
+        n = int(r.get("r")) - 1
+        while expect_row < n:
+            r.addprevious(etree.Element(M + "row"))
+            expect_row += 1
+        expect_row += 1
+        del r.attrib["r"]
+        expect_col = 0
+        for c in list(r):
+            col = _rc(c.get("r"))[1]
+            while expect_col < col:
+                c.addprevious(etree.Element(M + "c"))
+                expect_col += 1
+            expect_col += 1
+            del c.attrib["r"]
+
+
+def _reversed(root: etree._Element) -> None:
+    data = root.find(M + "sheetData")
+    rows = list(data)
+    for r in rows:
+        data.remove(r)
+    for r in reversed(rows):
+        data.append(r)
+
+
 def test_rows_out_of_order_children_before_master(base, expected):
     """Rows in reverse order (the standard does not require order; some streaming writers emit
     rows as they finish them), with shared formulas, so a child comes before its master."""
     def reverse(root: etree._Element) -> None:
         _share_formulas(root)
-        data = root.find(M + "sheetData")
-        rows = list(data)
-        for r in rows:
-            data.remove(r)
-        for r in reversed(rows):
-            data.append(r)
+        _reversed(root)
     _honest(rewrite(base, trees(reverse, _is_sheet)), expected)
 
 
@@ -418,25 +442,7 @@ def test_cells_and_rows_without_r(base, expected):
     """Cells and rows without their optional `r` (ECMA-376 18.3.1.4, 18.3.1.73: a cell follows
     the one before it in its row, a row the row before it), as streaming writers produce; gaps
     are written as empty <c/> and <row/>."""
-    def strip(root: etree._Element) -> None:
-        data = root.find(M + "sheetData")
-        expect_row = 0
-        for r in list(data):
-            n = int(r.get("r")) - 1
-            while expect_row < n:
-                r.addprevious(etree.Element(M + "row"))
-                expect_row += 1
-            expect_row += 1
-            del r.attrib["r"]
-            expect_col = 0
-            for c in list(r):
-                col = _rc(c.get("r"))[1]
-                while expect_col < col:
-                    c.addprevious(etree.Element(M + "c"))
-                    expect_col += 1
-                expect_col += 1
-                del c.attrib["r"]
-    data = rewrite(base, trees(strip, _is_sheet))
+    data = rewrite(base, trees(_without_r, _is_sheet))
     assert b' r="' not in _member(data, "xl/worksheets/sheet5.xml").split(b"<sheetData>")[1].split(b"</sheetData>")[0]
     _honest(data, expected)
 
@@ -521,12 +527,7 @@ def test_everything_at_once(base, expected):
 
     def sheet(root: etree._Element) -> None:
         _share_formulas(root)
-        data = root.find(M + "sheetData")
-        rows = list(data)
-        for r in rows:
-            data.remove(r)
-        for r in reversed(rows):
-            data.append(r)
+        _reversed(root)
         for v in root.iter(M + "v"):
             if v.getparent().get("t") is None and v.text:
                 v.text = format(float(v.text), ".17g")
@@ -719,35 +720,6 @@ def _strict(name: str, body: bytes) -> bytes:
     for old, new in _STRICT:
         body = body.replace(old, new)
     return body.replace(b"<workbook ", b'<workbook conformance="strict" ', 1) if name == "xl/workbook.xml" else body
-
-
-def _without_r(root: etree._Element) -> None:
-    data = root.find(M + "sheetData")
-    expect_row = 0
-    for r in list(data):
-        n = int(r.get("r")) - 1
-        while expect_row < n:
-            r.addprevious(etree.Element(M + "row"))
-            expect_row += 1
-        expect_row += 1
-        del r.attrib["r"]
-        expect_col = 0
-        for c in list(r):
-            col = _rc(c.get("r"))[1]
-            while expect_col < col:
-                c.addprevious(etree.Element(M + "c"))
-                expect_col += 1
-            expect_col += 1
-            del c.attrib["r"]
-
-
-def _reversed(root: etree._Element) -> None:
-    data = root.find(M + "sheetData")
-    rows = list(data)
-    for r in rows:
-        data.remove(r)
-    for r in reversed(rows):
-        data.append(r)
 
 
 SPELLINGS: dict[str, Callable[[bytes], bytes]] = {
