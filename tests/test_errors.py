@@ -13,7 +13,7 @@ from xltool.errors import InputError, ResourceError, Unfinished, UsageError, Xlt
 from xltool.office.container import ContainerError
 from xltool.round.roster import RosterError
 
-INTERNAL = {"NarrativeError", "FormNotFound"}  # caught inside the library, never shown as such
+INTERNAL = {"NarrativeError", "FormNotFound", "NotRegularFile"}  # caught inside the library, never shown as such
 
 
 def exception_classes() -> dict[str, type]:

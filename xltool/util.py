@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -152,6 +153,32 @@ def _resolved(path: str | os.PathLike) -> Path:
     return Path(os.path.abspath(path)).resolve()
 
 
+class NotRegularFile(OSError):
+    """Opened, and found not to be a regular file (a FIFO, a device, a folder); `mode` says which."""
+
+    def __init__(self, mode: int):
+        super().__init__(f"not a regular file (mode {mode:o})")
+        self.mode = mode
+
+
+def read_regular(path: str | os.PathLike, cap: int, *, follow_links: bool = True) -> tuple[bytes | None, os.stat_result]:
+    """(content, or None when over `cap` bytes; the stat of what was opened) of a regular file.
+    Opened without blocking and checked on the open descriptor, so a FIFO, a device or a file
+    swapped for one between a check and the open is refused (NotRegularFile) and never read."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if not follow_links:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(st.st_mode)
+        if st.st_size > cap:
+            return None, st
+        data = f.read(cap + 1)  # a file that grows while it is read stops at the cap
+    return (data if len(data) <= cap else None), st
+
+
 def read_secret(file: str | None, env: str) -> bytes | None:
     """A secret from a file (first line, stripped) or an environment variable, never an argument."""
     if file:
@@ -169,6 +196,15 @@ def read_secret(file: str | None, env: str) -> bytes | None:
         raise UsageError(f"环境变量 {env} 已设置但是空的：请把它设为密钥（或密码），或用 unset {env}"
                          f"（Windows：set {env}=）取消这个变量。")
     return value.strip().encode("utf-8", "surrogateescape")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def no_surrogates(text: str) -> str:
+    """Text safe for JSON, UTF-8 files and the terminal: a lone surrogate (what a UTF-7 or UTF-16
+    encoded word can decode to, or a file name that is not UTF-8) becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

@@ -152,12 +152,12 @@ def _agencies(agencies) -> str:
 
 
 def _list(title: str, lines: list[str]) -> None:
-    from xltool.mail.mime import clean
+    from xltool.util import no_surrogates
 
     if lines:
         click.echo(f"{title}：")
         for line in lines:
-            click.echo(f"  - {clean(line)}")
+            click.echo(f"  - {no_surrogates(line)}")
 
 
 def _report_delivery(report, box: Path, log, verb: str) -> None:

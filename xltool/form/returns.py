@@ -11,7 +11,6 @@ import functools
 import hashlib
 import os
 import re
-import stat
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,6 +26,7 @@ from xltool.office.book import Book, Cell
 from xltool.office.cells import a1
 from xltool.office.container import DEFAULT_LIMITS, ContainerError
 from xltool.office.xlsx import load_book
+from xltool.util import NotRegularFile, read_regular
 
 META_SHEET = "_xltool"
 
@@ -299,22 +299,12 @@ def read_bounded(path: Path) -> bytes:
     one is refused without reading (a read would block or never end)."""
     limit = DEFAULT_LIMITS.max_file_bytes
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        data, st = read_regular(path, limit)
+    except NotRegularFile:
+        raise ContainerError("file-unreadable", "这不是普通文件（可能是管道、设备或指向它们的链接），未读取。") from None
     except OSError as e:
         raise ContainerError("file-unreadable", f"无法打开文件：{e.strerror or e}。") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ContainerError("file-unreadable", "这不是普通文件（可能是管道、设备或指向它们的链接），未读取。")
-        if st.st_size > limit:
-            raise ContainerError("file-too-large", f"文件过大（{st.st_size // 1048576} MB），"
-                                                   f"超过了 {limit // 1048576} MB 的上限，不像是一份填报表。")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(limit + 1)
-        if len(data) > limit:
-            raise ContainerError("file-too-large", f"文件过大，超过了 {limit // 1048576} MB 的上限，不像是一份填报表。")
-        return data
-    except OSError as e:
-        raise ContainerError("file-unreadable", f"无法读取文件：{e.strerror or e}。") from None
-    finally:
-        os.close(fd)
+    if data is None:
+        size = f"{st.st_size // 1048576} MB，" if st.st_size > limit else ""
+        raise ContainerError("file-too-large", f"文件过大（{size}超过了 {limit // 1048576} MB 的上限），不像是一份填报表。")
+    return data

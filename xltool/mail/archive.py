@@ -16,6 +16,7 @@ from xltool.errors import InputError
 from xltool.mail import mime
 from xltool.mail.mime import basename, decode_text
 from xltool.office.container import DEFAULT_LIMITS
+from xltool.util import no_surrogates
 
 MAX_MEMBERS = 200
 MAX_TOTAL = DEFAULT_LIMITS.max_total_bytes
@@ -70,7 +71,7 @@ def is_archive(data: bytes) -> bool:
 def member_name(info: zipfile.ZipInfo) -> str:
     """The member's name as the sender saw it: UTF-8 when flagged, else GBK or UTF-8 bytes."""
     if info.flag_bits & 0x800:
-        return mime.clean(info.filename)
+        return no_surrogates(info.filename)
     return decode_text(info.filename.encode("cp437"))
 
 

@@ -34,12 +34,11 @@ from xltool.office.xlsx import load_book
 from xltool.round.dates import CST
 from xltool.round.manifest import Manifest
 from xltool.round.roster import Agency
-from xltool.util import atomic_write, check_writable_dir, output_lock, safe_filename
+from xltool.util import MAX_NAME_BYTES, atomic_write, bounded_filename, check_writable_dir, output_lock, safe_filename
 
 SAVE_EVERY = 50  # messages between manifest saves; files are saved first, so a crash loses no file
 MAX_ARCHIVE_DEPTH = 2
 UNIDENTIFIED = "unidentified"
-NAME_BYTES = 255  # the longest file name common file systems allow, in bytes (UTF-8)
 
 # Budgets, tied to what a reply can honestly hold (a return is well under 1 MB, a sealed scan a
 # few MB): what the archives of one message may expand to and how many files they may hold,
@@ -521,22 +520,19 @@ def _where(item: Incoming) -> str:
 
 
 def _file_name(prefix: str, name: str) -> str:
-    """`prefix` + the name, at most NAME_BYTES bytes of UTF-8 (77 Chinese characters are 231
-    bytes), cut in the middle of the name so that the prefix and the extension stay."""
+    """`prefix` + the name, at most 255 bytes of UTF-8 (77 Chinese characters are 231 bytes), cut
+    in the middle of the name so that the prefix and the extension stay."""
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem or len(ext.encode("utf-8")) > 16:
         stem, ext = name, ""
-    ext = "." + ext if ext else ""
-    room = NAME_BYTES - len(prefix.encode("utf-8")) - len(ext.encode("utf-8"))
-    cut = stem.encode("utf-8")[:max(room, 1)].decode("utf-8", "ignore").rstrip(" .") or "_"
-    return prefix + cut + ext
+    return bounded_filename(stem, "." + ext if ext else "", keep=prefix)
 
 
 _EXTENSIONS = {"PDF 文件": ".pdf", "图片": ".jpg", "Word 文档": ".doc", "OFD 文件": ".ofd"}
 
 
 def _safe_name(item: Incoming) -> str:
-    return safe_filename(item.name, NAME_BYTES) if item.name else "附件" + _EXTENSIONS.get(item.kind or "", ".bin")
+    return safe_filename(item.name, MAX_NAME_BYTES) if item.name else "附件" + _EXTENSIONS.get(item.kind or "", ".bin")
 
 
 def _message_notes(walked: mime.Walk, items: list[Incoming]) -> list[str]:

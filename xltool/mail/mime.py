@@ -29,6 +29,7 @@ from email.mime.base import MIMEBase
 from urllib.parse import quote, unquote_to_bytes
 
 from xltool.office.container import DEFAULT_LIMITS
+from xltool.util import no_surrogates
 
 MAX_ATTACHMENT = DEFAULT_LIMITS.max_file_bytes  # no return is anywhere near this; beyond it, fetch by hand
 MAX_DEPTH = 12  # nested multiparts and forwards; deeper is a crafted message
@@ -52,13 +53,6 @@ def _codec(charset: str | None) -> str | None:
         return None
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def clean(text: str) -> str:
-    """Text safe for JSON, file names and the terminal: a lone surrogate (what a UTF-7 or UTF-16
-    encoded word can decode to, or a file name that is not UTF-8) becomes U+FFFD."""
-    return _SURROGATE.sub("\ufffd", text)
 
 
 def decode_text(data: bytes, charset: str | None = None) -> str:
@@ -71,10 +65,10 @@ def decode_text(data: bytes, charset: str | None = None) -> str:
     order = ["utf-8", "gb18030", declared] if (charset or "").lower() in _WESTERN else [declared, "utf-8", "gb18030"]
     for codec in dict.fromkeys(c for c in order if c):
         try:
-            return clean(data.decode(codec))
+            return no_surrogates(data.decode(codec))
         except (UnicodeDecodeError, LookupError):
             continue
-    return clean(data.decode(declared or "gb18030", "replace"))
+    return no_surrogates(data.decode(declared or "gb18030", "replace"))
 
 
 def byte_view(value: str) -> str:
@@ -205,7 +199,7 @@ def filename(msg: Message) -> str | None:
 
 def basename(name: str) -> str:
     """The last path component (clients sometimes send C:\\...\\x.xlsx), without control characters."""
-    name = re.sub(r"[\x00-\x1f\x7f]", "", clean(name))
+    name = re.sub(r"[\x00-\x1f\x7f]", "", no_surrogates(name))
     parts = [p for p in re.split(r"[\\/]", name) if p.strip()]
     return parts[-1].strip() if parts else ""
 

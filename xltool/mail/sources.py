@@ -23,10 +23,10 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from urllib.parse import unquote
 
-from xltool.errors import Unfinished, UsageError, XltoolError
+from xltool.errors import Unfinished, UsageError
 from xltool.mail.mime import MAX_ATTACHMENT, decode_text, header_text
 from xltool.mail.urls import parse_server, redact, refuse_password
-from xltool.util import read_secret
+from xltool.util import NotRegularFile, read_regular, read_secret
 
 MAX_MESSAGE = 2 * MAX_ATTACHMENT  # one attachment at the cap, base64-encoded, and some text
 
@@ -175,8 +175,8 @@ class LocalSource:
             if not stat.S_ISREG(mode):
                 return Envelope(origin, file_name=name, skipped=f"不是普通文件（{_kind(mode)}），未读取。")
             data, size, mtime = _read_regular(real)
-        except _NotRegular as e:
-            return Envelope(origin, file_name=name, skipped=f"不是普通文件（{e.message}），未读取。")
+        except NotRegularFile as e:
+            return Envelope(origin, file_name=name, skipped=f"不是普通文件（{_kind(e.mode)}），未读取。")
         except OSError as e:
             return Envelope(origin, error=f"无法读取：{e.strerror or e}")
         when = _time(mtime)
@@ -187,26 +187,11 @@ class LocalSource:
         return Envelope(origin, file_name=name, data=data, file_time=when)
 
 
-class _NotRegular(XltoolError):
-    """Opened, and found not to be a regular file (swapped since it was checked); the message is its kind."""
-
-
 def _read_regular(path: Path) -> tuple[bytes | None, int, float]:
-    """(content or None when over the cap, size, mtime) of a regular file, checked on the open
-    descriptor: a file swapped for a FIFO or a link between the check and the open is refused,
-    and opening never blocks."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise _NotRegular(_kind(st.st_mode))
-        if st.st_size > MAX_MESSAGE:
-            return None, st.st_size, st.st_mtime
-        data = f.read(MAX_MESSAGE + 1)  # a file that grows while it is read stops at the cap
-    if len(data) > MAX_MESSAGE:
-        return None, len(data), st.st_mtime
-    return data, len(data), st.st_mtime
+    """(content or None when over the cap, size, mtime) of a regular file, never following a last
+    link nor blocking (util.read_regular)."""
+    data, st = read_regular(path, MAX_MESSAGE, follow_links=False)
+    return data, (len(data) if data is not None else max(st.st_size, MAX_MESSAGE + 1)), st.st_mtime
 
 
 def _mtime_or_zero(path: Path) -> float:

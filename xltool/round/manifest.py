@@ -18,20 +18,18 @@ the return's statistics year is not believed, and such a version sorts last.
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from xltool.errors import UsageError
 from xltool.round.dates import doubt, parse_time
-from xltool.util import atomic_write
+from xltool.util import atomic_write, no_surrogates
 
 NAME = "manifest.json"
 FORMAT = "xltool-collect"
 VERSION = 1
 RETURN_ACTIONS = ("saved", "duplicate")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def load(folder: str | Path) -> dict[str, Any] | None:
@@ -147,7 +145,7 @@ class Manifest:
 def _clean(value: Any) -> Any:
     """Every string of a record without lone surrogates (JSON and UTF-8 cannot hold them)."""
     if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
+        return no_surrogates(value)
     if isinstance(value, dict):
         return {_clean(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list):
