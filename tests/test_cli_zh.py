@@ -59,12 +59,13 @@ def test_help_is_chinese_and_lists_exit_statuses(command: str) -> None:
 
 
 @pytest.mark.parametrize("args, says", [
-    (["generate"], "缺少选项 '--year'。"),
+    (["generate"], "请用 --year 给出统计年度（或在 xltool init 建立的本轮文件夹中运行）。"),
+    (["init", "x"], "缺少选项 '--year'。"),
     (["gen"], "没有命令 'gen'。"),
     (["verfy"], "您是否要输入 'verify'？"),
     (["generate", "--year", "二〇二一", "-o", "x.xlsx"], "'--year' 的值无效：'二〇二一' 不是有效的整数。"),
     (["collect", "收件箱", "-o", "收到", "--since", "2022/1/1"], "不是有效的日期，请写成 YYYY-MM-DD"),
-    (["report"], "缺少参数 '输入'。"),
+    (["report"], "请给出输入（报表、汇总表或文件夹）和 -o 输出"),
     (["verify", "--json", "--bogus", "x"], "没有选项 '--bogus'。"),
     (["read", "a.xlsx", "b.xlsx"], "不存在"),
     (["fill", "missing.xlsx", "--data", "missing.json", "-o", "out.xlsx"], "的值无效：文件 'missing."),
@@ -82,7 +83,7 @@ def test_python_dash_m_and_version() -> None:
     done = subprocess.run([sys.executable, "-m", "xltool", "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and re.fullmatch(r"\S+ 版本 \d+\.\d+\.\d+\n", done.stdout)
     done = subprocess.run([sys.executable, "-m", "xltool", "verify"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and "缺少参数 '路径...'" in done.stderr
+    assert done.returncode == 2 and "请给出要审核的报表文件或文件夹" in done.stderr
 
 
 def test_wrap_joins_chinese_lines_without_a_space_and_words_with_one() -> None:

@@ -64,7 +64,7 @@ def test_json_shape(round_):
     assert set(data) == {"agencies", "counts"}
     assert data["counts"] == {"missing": 1, "ok": 1, "warnings": 1, "errors": 1}
     first = data["agencies"][0]
-    assert set(first) == {"code", "name", "email", "state", "file", "findings"}
+    assert set(first) == {"code", "name", "email", "state", "reason", "overdue", "file", "findings", "notes"}
     missing = next(a for a in data["agencies"] if a["state"] == "missing")
     assert (missing["code"], missing["name"], missing["email"], missing["file"], missing["findings"]) == \
         ("004", HOSTILE, "d@x.gov.cn", None, [])

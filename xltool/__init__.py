@@ -45,13 +45,13 @@ __all__ = ["XltoolError", "collect", "fill", "generate", "generate_roster", "get
            "report", "send", "status", "verify", "verify_paths"]
 
 
-def _agencies(roster: Roster | None, need_email: bool = False) -> list[Agency] | None:
+def _agencies(roster: Roster | None) -> list[Agency] | None:
     from xltool.round.roster import load_roster
 
     if roster is None:
         return None
     if isinstance(roster, (str, os.PathLike)):
-        return load_roster(Path(roster), need_email=need_email)
+        return load_roster(Path(roster))
     return list(roster)
 
 
@@ -185,7 +185,7 @@ def send(folder: PathLike, roster: Roster, sender: str, *, outbox: PathLike, smt
 
     who = Sender.parse(sender)
     transport, log = transport_for(smtp, str(password_file) if password_file else None, who, Path(outbox), "sent.jsonl")
-    return run(Path(folder), _agencies(roster, need_email=True) or [], who, transport, log, deadline, contact)
+    return run(Path(folder), _agencies(roster) or [], who, transport, log, deadline, contact)
 
 
 def remind(path: PathLike, roster: Roster, sender: str, *, outbox: PathLike, smtp: str | None = None,
@@ -199,6 +199,6 @@ def remind(path: PathLike, roster: Roster, sender: str, *, outbox: PathLike, smt
     who = Sender.parse(sender)
     transport, log = transport_for(smtp, str(password_file) if password_file else None, who, Path(outbox),
                                    "reminded.jsonl")
-    todo, _ = run(Path(path), _agencies(roster, need_email=True) or [], who, transport, log, key, year, deadline,
+    todo, _ = run(Path(path), _agencies(roster) or [], who, transport, log, key, year, deadline,
                   contact)
     return todo

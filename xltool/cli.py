@@ -3,13 +3,14 @@ library, and turns the library's typed errors into a Chinese message and an exit
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
 from xltool.commands import zh
-from xltool.commands.common import handle_errors, json_option, key_option, print_json
+from xltool.commands.common import handle_errors, in_round, json_option, key_option, print_json, unset
 from xltool.errors import UsageError
 from xltool.findings import STATE_TEXT
 from xltool.form.returns import read_return
@@ -30,17 +31,27 @@ def cli() -> None:
     """
 
 
+def _generate_defaults(rnd, p) -> None:
+    unset(p, "year", rnd.year)
+    unset(p, "key_file", rnd.key_file)
+    unset(p, "previous", rnd.previous if rnd.previous and rnd.previous.exists() else None)
+    if not p.get("agency_code"):
+        unset(p, "roster", rnd.roster)
+        unset(p, "output", rnd.dist)
+
+
 @cli.command()
-@click.option("--year", type=int, required=True, help="统计年度，如 2021（2022 年 1 月发布的报告）。")
+@click.option("--year", type=int, help="统计年度，如 2021（2022 年 1 月发布的报告）；在本轮文件夹中默认取 round.toml。")
 @click.option("--agency-code", help="单个单位的代码。")
 @click.option("--agency-name", help="单个单位的名称。")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False), help="单位名单（.csv 或 .xlsx），每行生成一个工作簿。")
 @click.option("--previous", type=click.Path(exists=True), help="上年的报表（文件、文件夹、汇总表或 read --json 输出），用于预填“上年结转”。")
-@click.option("-o", "--output", required=True, type=click.Path(), help="输出文件（单个单位）或文件夹（名单）。")
+@click.option("-o", "--output", type=click.Path(), help="输出文件（单个单位）或文件夹（名单；在本轮文件夹中默认为“下发”文件夹）。")
 @key_option
 @handle_errors
-def generate(year: int, agency_code: str | None, agency_name: str | None, roster: str | None,
-             previous: str | None, output: str, key_file: str | None) -> None:
+@in_round(_generate_defaults)
+def generate(year: int | None, agency_code: str | None, agency_name: str | None, roster: str | None,
+             previous: str | None, output: str | None, key_file: str | None, rnd) -> None:
     """生成加锁的填报工作簿：单个单位，或名单中每个单位一个。
 
     \b
@@ -51,6 +62,10 @@ def generate(year: int, agency_code: str | None, agency_name: str | None, roster
     from xltool.round.previous import load_previous
     from xltool.round.workbooks import generate_roster
 
+    if year is None:
+        raise UsageError("请用 --year 给出统计年度（或在 xltool init 建立的本轮文件夹中运行）。")
+    if output is None:
+        raise UsageError("请用 -o 给出输出文件或文件夹。")
     spec_or_error(year)
     refuse_overlap(output, [roster, previous], output_is_dir=bool(roster))
     key = read_secret(key_file, "XLTOOL_KEY")
@@ -118,15 +133,23 @@ def read(file: str, as_json: bool) -> None:
         click.echo(f"  正文 {name}：{(text or '（空）')[:60]}")
 
 
+def _verify_defaults(rnd, p) -> None:
+    unset(p, "paths", rnd.returns())
+    unset(p, "previous", rnd.previous if rnd.previous and rnd.previous.exists() else None)
+    unset(p, "key_file", rnd.key_file)
+    unset(p, "annotate", rnd.annotated)
+
+
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @json_option
 @click.option("--previous", type=click.Path(exists=True), help="上年的报表（文件、文件夹、汇总表或 read --json 输出），用于跨年度核对。")
 @key_option
 @click.option("--annotate", type=click.Path(file_okay=False), help="把有问题的报表另存一份批注版到此文件夹（原文件不动）。")
 @handle_errors
+@in_round(_verify_defaults)
 def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file: str | None,
-           annotate: str | None) -> None:
+           annotate: str | None, rnd) -> None:
     """审核报表：模板是否完整、数值是否有效、勾稽关系是否成立。
 
     \b
@@ -136,6 +159,8 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
     from xltool.round.previous import load_previous
     from xltool.round.verify import exit_status, summary, verify_paths
 
+    if not paths:
+        raise UsageError("请给出要审核的报表文件或文件夹（或在 xltool init 建立的本轮文件夹中运行）。")
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise UsageError("找不到：" + "、".join(missing))
@@ -150,6 +175,10 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
         for line in annotate_results(results, Path(annotate)).failed:
             click.echo(f"提示：{line}", err=True)
     counts = summary(results)
+    if rnd is not None:  # the round keeps the findings beside the annotated copies
+        check_writable_dir(rnd.findings.parent)
+        atomic_write(rnd.findings, (json.dumps({"returns": [r.to_json() for r in results], "summary": counts},
+                                               ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
     if as_json:
         print_json({"returns": [r.to_json() for r in results], "summary": counts})
     else:
@@ -174,6 +203,49 @@ def _print_verify(results, summary) -> None:
         if len(shown) > SHOWN_FINDINGS:
             click.echo(f"    ……另有 {len(shown) - SHOWN_FINDINGS} 条（用 --json 或 --annotate 查看全部）")
     click.echo(f"共 {summary['files']} 份：通过 {summary['ok']}，有警告 {summary['warnings']}，有错误 {summary['errors']}。")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--year", type=int, required=True, help="统计年度，如 2022（2023 年 1 月发布的报告）。")
+@click.option("--roster", required=True, type=click.Path(exists=True, dir_okay=False), help="单位名单（.csv 或 .xlsx），复制到本轮文件夹。")
+@click.option("--coordinator-code", required=True, help="本单位（汇总单位）的代码。")
+@click.option("--coordinator-name", required=True, help="本单位（汇总单位）的名称，如“某某区人民政府”。")
+@click.option("--from", "sender", required=True, help='发件人，如 "某某区政务公开办 <gkb@example.gov.cn>"。')
+@click.option("--deadline", required=True, type=zh.Date(), help="报送截止日期，如 2023-01-15。")
+@click.option("--previous", type=click.Path(exists=True), help="上年的报表或汇总表（用于核对上年结转）。")
+@click.option("--issued", type=zh.Date(), help="年度报告落款日期（默认为生成报告当天）。")
+@key_option
+@handle_errors
+def init(folder: str, year: int, roster: str, coordinator_code: str, coordinator_name: str, sender: str,
+         deadline, previous: str | None, issued, key_file: str | None) -> None:
+    """新建本轮工作文件夹：round.toml、名单副本、签名密钥和各步骤的文件夹。
+
+    \b
+    之后在该文件夹中运行的命令都以 round.toml 为默认值，不必重复 --roster、
+    --year 等参数：cd 进入该文件夹，依次运行 xltool generate、xltool send、
+    xltool collect imaps://…、xltool status、xltool merge、xltool report。
+
+    \b
+    例：xltool init 2022年度 --year 2022 --roster 名单.csv \\
+          --coordinator-code 001 --coordinator-name 某某区人民政府 \\
+          --from "某某区政务公开办 <gkb@example.gov.cn>" --deadline 2023-01-15
+    """
+    from xltool.form.generate import checked_code, checked_name, spec_or_error
+    from xltool.mail.compose import Sender
+    from xltool.round.folder import FOLDERS, Coordinator, init_round
+
+    spec_or_error(year)
+    Sender.parse(sender)
+    coordinator = Coordinator(checked_code(coordinator_code), checked_name(coordinator_name), sender)
+    rnd = init_round(Path(folder), year=year, roster=Path(roster), coordinator=coordinator, deadline=deadline,
+                     key_file=Path(key_file) if key_file else None, previous=Path(previous) if previous else None,
+                     issued=issued)
+    click.echo(f"已新建本轮工作文件夹 {rnd.root}：round.toml、{rnd.roster.name if rnd.roster else ''}、"
+               + "、".join(f"{f}/" for f in FOLDERS))
+    if not key_file:
+        click.echo(f"签名密钥已生成：{rnd.key_file}（请妥善保管，不要随邮件发出；归档时不会打包）。")
+    click.echo(f"下一步：cd {folder} 后运行 xltool generate，再运行 xltool send。")
 
 
 @cli.command()

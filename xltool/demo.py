@@ -62,7 +62,7 @@ def run_demo(out: Path, echo: Callable[[str], None]) -> int:
     check_writable_dir(out)
     roster_path = out / "0-名单.csv"  # the coordinator's roster, to try the commands on afterwards
     atomic_write(roster_path, read_bytes(SAMPLES, "roster.csv"))
-    roster = load_roster(roster_path, need_email=True)
+    roster = load_roster(roster_path)
     sender = Sender.parse(SENDER)
     echo(f"示例：{COORDINATOR[1]}向 {len(roster)} 个部门收集{YEAR}年度政府信息公开工作年度报告。\n")
 

@@ -106,7 +106,14 @@ CATALOGUE: dict[str, Code] = {
     "file-wps-format": Code("warning", "WPS .et 文件",
                             "a WPS `.et` file: values read where possible, the clerk is asked to save as `.xlsx` in WPS",
         fix="请在 WPS 中另存为 .xlsx 后报送。"),
+    "sender-mismatch": Code("error", "发来的是其他单位的报表",
+                            "the workbook belongs to another roster agency than the sender's address",
+        fix="请使用下发给本单位的填报表填写后重新报送；如确为代为报送，请与汇总单位联系确认。"),
 }
+
+# Codes whose finding casts doubt on a figure that merge adds up: a return carrying one is
+# summed only once the coordinator confirms it (PRODUCT.md, "Confirmed figures").
+FIGURE_WARNINGS = frozenset(code for code, c in CATALOGUE.items() if c.figure_warning)
 
 
 def catalogue_table() -> str:
@@ -162,7 +169,8 @@ def where(spec, key: str, sheet: str | None, cell: str | None) -> str:
 
 
 # What each state of a return or an agency is called wherever a person reads it.
-STATE_TEXT = {"ok": "通过", "warnings": "有警告", "errors": "有错误", "missing": "未提交"}
+STATE_TEXT = {"ok": "通过", "warnings": "有警告", "errors": "有错误", "missing": "未提交", "unusable": "无法使用",
+              "sender-mismatch": "报表错发", "unconfirmed": "待确认"}
 
 
 def status_of(findings: list[Finding]) -> str:

@@ -12,8 +12,9 @@ from typing import Any
 
 import click
 
-from xltool.commands.common import fail, handle_errors, json_option, key_option, print_json
+from xltool.commands.common import fail, handle_errors, in_round, json_option, key_option, print_json, unset
 from xltool.commands.zh import Date
+from xltool.errors import UsageError
 from xltool.round.roster import load_roster
 from xltool.util import read_secret
 
@@ -23,9 +24,9 @@ DATE = Date()
 def _outgoing(fn):
     """The options send and remind share: who sends, how, and what the message says."""
     options = [
-        click.option("--roster", required=True, type=click.Path(exists=True, dir_okay=False),
+        click.option("--roster", type=click.Path(exists=True, dir_okay=False),
                      help="单位名单（.csv 或 .xlsx），含邮箱。"),
-        click.option("--from", "sender", required=True, help='发件人，如 gkb@example.gov.cn 或 "某某区政务公开办 <gkb@example.gov.cn>"。'),
+        click.option("--from", "sender", help='发件人，如 gkb@example.gov.cn 或 "某某区政务公开办 <gkb@example.gov.cn>"。'),
         click.option("--smtp", help="SMTP 服务器：smtp://用户名@服务器:端口（支持时使用 STARTTLS）或 smtps://…；不给则只写到发件箱文件夹供检查。"),
         click.option("--password-file", type=click.Path(dir_okay=False), help="SMTP 密码（授权码）文件；也可用环境变量 XLTOOL_SMTP_PASSWORD。"),
         click.option("--outbox", type=click.Path(file_okay=False), help="发件箱文件夹：试发的 .eml 文件和发送记录（默认为旁边的 outbox/）。"),
@@ -37,12 +38,37 @@ def _outgoing(fn):
     return fn
 
 
+def _outgoing_defaults(rnd, p) -> None:
+    unset(p, "roster", rnd.roster)
+    unset(p, "sender", rnd.coordinator.sender)
+    unset(p, "outbox", rnd.outbox)
+
+
+def _send_defaults(rnd, p) -> None:
+    _outgoing_defaults(rnd, p)
+    unset(p, "folder", rnd.dist)
+
+
+def _remind_defaults(rnd, p) -> None:
+    _outgoing_defaults(rnd, p)
+    received = rnd.returns()
+    unset(p, "path", received[0] if len(received) == 1 else None)
+    unset(p, "key_file", rnd.key_file)
+    unset(p, "year", rnd.year)
+
+
+def _needs(roster: str | None, sender: str | None, what: str | None = "x") -> None:
+    if not (roster and sender and what):
+        raise UsageError("请给出 --roster 名单和 --from 发件人（或在 xltool init 建立的本轮文件夹中运行）。")
+
+
 @click.command()
-@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.argument("folder", type=click.Path(exists=True, file_okay=False), required=False)
 @_outgoing
 @handle_errors
-def send(folder: str, roster: str, sender: str, smtp: str | None, password_file: str | None, outbox: str | None,
-         deadline, contact: str | None) -> None:
+@in_round(_send_defaults)
+def send(folder: str | None, roster: str | None, sender: str | None, smtp: str | None, password_file: str | None,
+         outbox: str | None, deadline, contact: str | None, rnd) -> None:
     """给名单中的每个单位发送它自己的填报工作簿。
 
     工作簿按其中记录的单位代码（而不是文件名）与名单对应。不给 --smtp 时只把邮件写成
@@ -58,8 +84,10 @@ def send(folder: str, roster: str, sender: str, smtp: str | None, password_file:
     from xltool.mail.deliver import transport_for
     from xltool.mail.send import send as send_all
 
+    _needs(roster, sender, folder)
+    assert roster and sender and folder
     who = Sender.parse(sender)
-    agencies = load_roster(roster, need_email=True)
+    agencies = load_roster(roster)
     box = Path(outbox) if outbox else Path(folder).parent / "outbox"
     transport, log = transport_for(smtp, password_file, who, box, "sent.jsonl")
     result = send_all(Path(folder), agencies, who, transport, log, deadline, contact)
@@ -72,13 +100,14 @@ def send(folder: str, roster: str, sender: str, smtp: str | None, password_file:
 
 
 @click.command()
-@click.argument("path", type=click.Path(exists=True))
+@click.argument("path", type=click.Path(exists=True), required=False)
 @_outgoing
 @key_option
 @click.option("--year", type=int, help="统计年度（默认取报表中的年度）。")
 @handle_errors
-def remind(path: str, roster: str, sender: str, smtp: str | None, password_file: str | None, outbox: str | None,
-           deadline, contact: str | None, key_file: str | None, year: int | None) -> None:
+@in_round(_remind_defaults)
+def remind(path: str | None, roster: str | None, sender: str | None, smtp: str | None, password_file: str | None,
+           outbox: str | None, deadline, contact: str | None, key_file: str | None, year: int | None, rnd) -> None:
     """提醒尚未报送或报表有错误的单位：列出审核意见，附上标注了问题的报表。
 
     路径是收取的报表文件夹（collect 的输出，按其记录使用当前版本）或报表文件。
@@ -92,8 +121,10 @@ def remind(path: str, roster: str, sender: str, smtp: str | None, password_file:
     from xltool.mail.deliver import transport_for
     from xltool.mail.remind import remind as remind_all
 
+    _needs(roster, sender, path)
+    assert roster and sender and path
     who = Sender.parse(sender)
-    agencies = load_roster(roster, need_email=True)
+    agencies = load_roster(roster)
     box = Path(outbox) if outbox else Path(path).resolve().parent / "outbox"
     transport, log = transport_for(smtp, password_file, who, box, "reminded.jsonl")
     todo, report = remind_all(Path(path), agencies, who, transport, log, read_secret(key_file, "XLTOOL_KEY"),
@@ -105,15 +136,22 @@ def remind(path: str, roster: str, sender: str, smtp: str | None, password_file:
         sys.exit(1)
 
 
+def _collect_defaults(rnd, p) -> None:
+    unset(p, "output", rnd.received)
+    unset(p, "roster", rnd.roster)
+
+
 @click.command()
 @click.argument("source")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="保存报表的文件夹。")
+@click.option("-o", "--output", type=click.Path(file_okay=False), help="保存报表的文件夹（在本轮文件夹中默认为“收到”文件夹）。")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False), help="单位名单：核对发件人，列出尚未报送的单位。")
 @click.option("--since", type=DATE, help="只收取此日期（含）以后的邮件，如 2022-01-01。")
 @click.option("--password-file", type=click.Path(dir_okay=False), help="IMAP 密码（授权码）文件；也可用环境变量 XLTOOL_IMAP_PASSWORD。")
 @json_option
 @handle_errors
-def collect(source: str, output: str, roster: str | None, since, password_file: str | None, as_json: bool) -> None:
+@in_round(_collect_defaults)
+def collect(source: str, output: str | None, roster: str | None, since, password_file: str | None, as_json: bool,
+            rnd) -> None:
     """从邮箱或文件夹收取报表，按报表中的单位代码归档。
 
     来源可以是 mbox 文件、Maildir、.eml 文件夹、普通文件夹（U 盘或聊天工具传来的报表），
@@ -129,6 +167,8 @@ def collect(source: str, output: str, roster: str | None, since, password_file: 
     from xltool.mail.collect import collect as collect_all
     from xltool.mail.sources import open_source
 
+    if not output:
+        raise UsageError("请用 -o 给出保存报表的文件夹（或在 xltool init 建立的本轮文件夹中运行）。")
     out = Path(output)
     agencies = load_roster(roster) if roster else None
     src = open_source(source, since=since, password_file=password_file, exclude=out)

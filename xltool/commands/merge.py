@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
-from xltool.commands.common import handle_errors, json_option, key_option, print_json
+from xltool.commands.common import handle_errors, in_round, json_option, key_option, print_json, unset
 from xltool.errors import UsageError
 from xltool.findings import STATE_TEXT
-from xltool.util import check_writable_dir, output_lock, read_secret, refuse_overlap
+from xltool.util import atomic_write, check_writable_dir, output_lock, read_secret, refuse_overlap
 
 
 def _existing(paths: tuple[str, ...]) -> None:
@@ -32,9 +33,19 @@ def _check_output(out: Path, inputs: list[str | None], suffix: str) -> None:
     check_writable_dir(parent)
 
 
+def _merge_defaults(rnd, p) -> None:
+    unset(p, "paths", rnd.returns())
+    unset(p, "output", rnd.merged)
+    unset(p, "roster", rnd.roster)
+    unset(p, "key_file", rnd.key_file)
+    if not p.get("agency_code") and not p.get("agency_name"):
+        unset(p, "agency_code", rnd.coordinator.code)
+        unset(p, "agency_name", rnd.coordinator.name)
+
+
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="汇总工作簿（.xlsx）。")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="汇总工作簿（.xlsx；在本轮文件夹中默认为“汇总/汇总.xlsx”）。")
 @json_option
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False),
               help="单位名单：列出未提交的单位；代码不在名单中的报表不计入（not-in-roster）。")
@@ -44,8 +55,9 @@ def _check_output(out: Path, inputs: list[str | None], suffix: str) -> None:
 @click.option("--strict", is_flag=True, help="有报表未计入或有单位未提交时，退出状态为 1（汇总表照常写出）。")
 @key_option
 @handle_errors
-def merge(paths: tuple[str, ...], output: str, as_json: bool, roster: str | None, agency_code: str | None,
-          agency_name: str | None, allow_errors: bool, strict: bool, key_file: str | None) -> None:
+@in_round(_merge_defaults)
+def merge(paths: tuple[str, ...], output: str | None, as_json: bool, roster: str | None, agency_code: str | None,
+          agency_name: str | None, allow_errors: bool, strict: bool, key_file: str | None, rnd) -> None:
     """汇总报表：按官方表格汇总数字，另附“各单位明细”和“未汇总说明”两张表。
 
     \b
@@ -61,6 +73,8 @@ def merge(paths: tuple[str, ...], output: str, as_json: bool, roster: str | None
     from xltool.round.merge import DEFAULT_CODE, default_name, merge_paths, write_merged_workbook
     from xltool.round.roster import load_roster
 
+    if not paths or not output:
+        raise UsageError("请给出报表文件夹和 -o 汇总表（或在 xltool init 建立的本轮文件夹中运行）。")
     _existing(paths)
     out = Path(output)
     _check_output(out, [*paths, roster], ".xlsx")
@@ -73,6 +87,8 @@ def merge(paths: tuple[str, ...], output: str, as_json: bool, roster: str | None
         result = merge_paths(paths, roster=agencies, key=key, allow_errors=allow_errors, show_progress=not as_json)
         name = (agency_name or "").strip() or default_name(result)
         write_merged_workbook(result, out, result.year, code, name, key)
+        if rnd is not None and out == rnd.merged:  # the round keeps the JSON beside the workbook
+            atomic_write(rnd.merged_json, (json.dumps(result.to_json(), ensure_ascii=False, indent=1) + "\n").encode())
     if as_json:
         print_json(result.to_json())
     else:
@@ -94,14 +110,22 @@ def _print_merge(result, out: Path) -> None:
                f"重复报送 {len(result.duplicates)} 个单位。")
 
 
+def _status_defaults(rnd, p) -> None:
+    unset(p, "roster", rnd.roster)
+    unset(p, "paths", rnd.returns())
+    unset(p, "key_file", rnd.key_file)
+
+
 @click.command()
-@click.option("--roster", required=True, type=click.Path(exists=True, dir_okay=False), help="单位名单（.csv 或 .xlsx）。")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False), help="单位名单（.csv 或 .xlsx）。")
+@click.argument("paths", nargs=-1, type=click.Path())
 @json_option
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), help="另存一个可在浏览器中打开的进度页面（.html）。")
 @key_option
 @handle_errors
-def status(roster: str, paths: tuple[str, ...], as_json: bool, html_file: str | None, key_file: str | None) -> None:
+@in_round(_status_defaults)
+def status(roster: str | None, paths: tuple[str, ...], as_json: bool, html_file: str | None, key_file: str | None,
+           rnd) -> None:
     """报送进度：名单中每个单位的状态（未提交、通过、有警告或有错误），附主要问题和催报邮箱。
 
     \b
@@ -114,8 +138,8 @@ def status(roster: str, paths: tuple[str, ...], as_json: bool, html_file: str | 
     """
     from xltool.round.roster import load_roster
     from xltool.round.status import STATES, render_html, status_paths
-    from xltool.util import atomic_write
-
+    if not roster or not paths:
+        raise UsageError("请给出 --roster 名单和报表文件夹（或在 xltool init 建立的本轮文件夹中运行）。")
     _existing(paths)
     if html_file:
         _check_output(Path(html_file), [*paths, roster], ".html")

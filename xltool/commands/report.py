@@ -7,12 +7,18 @@ import sys
 
 import click
 
-from xltool.commands.common import handle_errors
+from xltool.commands.common import handle_errors, in_round, unset
+from xltool.errors import UsageError
+
+
+def _report_defaults(rnd, p) -> None:
+    unset(p, "input_path", rnd.merged)
+    unset(p, "output", rnd.reports)
 
 
 @click.command("report")
-@click.argument("input_path", metavar="INPUT", type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(),
+@click.argument("input_path", metavar="INPUT", type=click.Path(), required=False)
+@click.option("-o", "--output", type=click.Path(),
               help="输出文件（格式由扩展名决定：.html .docx .md .pdf），或输出文件夹（每个单位一份，名为“代码_名称.格式”）。")
 @click.option("--format", "formats", help="输出到文件夹时的格式，逗号分隔：html,docx,md,pdf（默认 html,docx,md）。")
 @click.option("--narrative", type=click.Path(dir_okay=False),
@@ -21,8 +27,9 @@ from xltool.commands.common import handle_errors
 @click.option("--fragment", is_flag=True, help="HTML 只输出正文片段（样式写在行内），便于粘贴到网站内容管理系统。")
 @click.option("--allow-errors", is_flag=True, help="报表有错误时仍生成报告，并标明“草稿”。")
 @handle_errors
-def report(input_path: str, output: str, formats: str | None, narrative: str | None, fragment: bool,
-           allow_errors: bool) -> None:
+@in_round(_report_defaults)
+def report(input_path: str | None, output: str | None, formats: str | None, narrative: str | None, fragment: bool,
+           allow_errors: bool, rnd) -> None:
     """生成政府信息公开工作年度报告：HTML（网站发布）、DOCX（公文格式）、PDF、Markdown（审阅）。
 
     \b
@@ -32,6 +39,8 @@ def report(input_path: str, output: str, formats: str | None, narrative: str | N
     """
     from xltool.reports import Narrative, plan, write_reports
 
+    if not input_path or not output:
+        raise UsageError("请给出输入（报表、汇总表或文件夹）和 -o 输出（或在 xltool init 建立的本轮文件夹中运行）。")
     where = plan(output, formats, fragment)
     outcome = write_reports(input_path, where, Narrative(narrative), allow_errors=allow_errors)
     for line in outcome.notes:

@@ -15,12 +15,14 @@ from xltool.form.generate import AGENCY_CODE, NAME_SPACES, name_problem
 from xltool.office.container import ContainerError
 
 HEADERS = {
-    "code": ("code", "单位代码", "代码", "机构代码", "统一社会信用代码"),
-    "name": ("name", "单位名称", "名称", "单位"),
-    "email": ("email", "邮箱", "电子邮箱", "e-mail", "邮件地址"),
+    "code": ("code", "单位代码", "单位编码", "代码", "机构代码", "统一社会信用代码"),
+    "name": ("name", "单位名称", "机构名称", "名称", "单位"),
+    "email": ("email", "邮箱", "电子邮箱", "e-mail", "邮件地址", "邮箱地址", "电子邮件"),
 }
 SCIENTIFIC = re.compile(r"^\d+(\.\d+)?[eE][+\-]?\d+$")
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+# Offices keep several addresses in one cell: "a@x.cn; b@qq.com", with , ； ， or spaces too.
+ADDRESS_SEPARATORS = re.compile(r"[;,；，、\s]+")
 FORMULA_START = ("=", "+", "@")
 
 
@@ -39,8 +41,26 @@ class RosterError(UsageError):
 class Agency:
     code: str
     name: str
-    email: str = ""
+    email: str = ""  # every address of the agency, as shown: "a@x.cn; b@qq.com" (or "")
     row: int = 0
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        """Every address, for sending to and for recognising the sender by."""
+        return split_addresses(self.email)
+
+
+def split_addresses(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a for a in ADDRESS_SEPARATORS.split(text or "") if a))
+
+
+def by_address(agencies: list[Agency]) -> dict[str, list[Agency]]:
+    """Lower-cased address -> the agencies it belongs to (one address may serve several)."""
+    out: dict[str, list[Agency]] = {}
+    for a in agencies:
+        for address in a.emails:
+            out.setdefault(address.lower(), []).append(a)
+    return out
 
 
 def _decode(data: bytes) -> str:
@@ -91,7 +111,9 @@ def _columns(header: list[str]) -> dict[str, int]:
     return out
 
 
-def load_roster(path: str | Path, *, need_email: bool = False) -> list[Agency]:
+def load_roster(path: str | Path) -> list[Agency]:
+    """The agencies of a roster; RosterError listing every problem by row. An empty e-mail cell
+    is fine here: only a command that must mail that agency says so (generate never looks)."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -109,11 +131,11 @@ def load_roster(path: str | Path, *, need_email: bool = False) -> list[Agency]:
     if not rows:
         raise RosterError([f"名单文件 {path.name} 是空的。"])
     cols = _columns(rows[0])
-    missing = [f for f in ("code", "name") + (("email",) if need_email else ()) if f not in cols]
+    missing = [f for f in ("code", "name") if f not in cols]
     if missing:
         wanted = "、".join(f"{f}（{HEADERS[f][1]}）" for f in missing)
         raise RosterError([f"名单第1行（表头）缺少列：{wanted}。表头应为 code,name,email 或 单位代码,单位名称,邮箱。"])
-    return _validate(rows, cols, numeric, need_email)
+    return _validate(rows, cols, numeric)
 
 
 def _cell(row: list[str], i: int | None) -> str:
@@ -122,7 +144,7 @@ def _cell(row: list[str], i: int | None) -> str:
     return row[i].strip(NAME_SPACES) if i is not None and i < len(row) else ""
 
 
-def _validate(rows: list[list[str]], cols: dict[str, int], numeric: set, need_email: bool) -> list[Agency]:
+def _validate(rows: list[list[str]], cols: dict[str, int], numeric: set) -> list[Agency]:
     problems: list[str] = []
     agencies: list[Agency] = []
     for n, row in enumerate(rows[1:], start=2):
@@ -141,11 +163,11 @@ def _validate(rows: list[list[str]], cols: dict[str, int], numeric: set, need_em
             problems.append(f"{where}：单位名称“{name}”以“{name[0]}”开头，像是公式而不是名称，请核对。")
         elif problem := name_problem(name):
             problems.append(f"{where}：{problem}")
-        if email and not EMAIL.match(email):
-            problems.append(f"{where}：邮箱“{email}”格式不正确。")
-        elif need_email and not email:
-            problems.append(f"{where}：邮箱为空。")
-        agencies.append(Agency(code, name, email, n))
+        addresses = split_addresses(email)
+        bad = [a for a in addresses if not EMAIL.match(a)]
+        if bad:
+            problems.append(f"{where}：邮箱“{'、'.join(bad)}”格式不正确（多个邮箱之间用分号隔开）。")
+        agencies.append(Agency(code, name, "; ".join(addresses), n))
     counts = Counter(a.code for a in agencies if a.code)
     for a in agencies:
         if counts[a.code] > 1:

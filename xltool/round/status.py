@@ -27,11 +27,15 @@ class AgencyState:
     count: int = 0  # all findings
     superseded: list[str] = field(default_factory=list)  # older returns of the agency, not used
     attachments: list[str] = field(default_factory=list)  # what else came by mail: the sealed scan, …
+    reason: str | None = None  # unusable / sender-mismatch / unconfirmed: why, in Chinese
+    overdue: bool = False  # past the deadline with no usable return
+    notes: list[str] = field(default_factory=list)  # a mix-up beside a usable return, …
 
     def to_json(self) -> dict[str, Any]:
         a = self.agency
-        return {"code": a.code, "name": a.name, "email": a.email, "state": self.state, "file": self.file,
-                "findings": [f.to_json() for f in self.findings]}
+        return {"code": a.code, "name": a.name, "email": a.email, "state": self.state, "reason": self.reason,
+                "overdue": self.overdue, "file": self.file, "findings": [f.to_json() for f in self.findings],
+                "notes": list(self.notes)}
 
 
 @dataclass
