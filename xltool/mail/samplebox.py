@@ -15,7 +15,7 @@ import io
 import struct
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from email.mime.base import MIMEBase
 from email.mime.message import MIMEMessage
@@ -35,16 +35,28 @@ _GBK_MARK = "GBK-NAME-PLACEHOLDER"
 
 
 def build_sample_mailbox(returns: Mapping[str, bytes], roster: list[Agency] | str | Path, path: str | Path,
-                         coordinator: str = COORDINATOR) -> list[str]:
+                         coordinator: str = COORDINATOR, *, mixups: Mapping[str, str] | None = None,
+                         ods: Iterable[str] = ()) -> list[str]:
     """Write an mbox of realistic replies carrying `returns` (code -> workbook bytes) to `path`;
-    returns one Chinese line per message saying what it shows."""
+    returns one Chinese line per message saying what it shows.
+
+    `mixups` maps a sender's code to another agency's code: the sender's reply, from its own
+    address, carries `returns[sender]`, which the caller made on the other agency's workbook.
+    The agencies in `ods` reply with a LibreOffice .ods instead of the workbook."""
     agencies = load_roster(roster) if isinstance(roster, (str, Path)) else list(roster)
     box = _Box(coordinator, _year(returns))
-    with_returns = [a for a in agencies if a.code in returns]
+    mixups, ods = dict(mixups or {}), set(ods)
+    with_returns = [a for a in agencies if a.code in returns and a.code not in mixups]
     cases = (_plain_with_scan, _versions, _forward, _zipped, _raw_gbk, _wrong_then_right)
     for i, agency in enumerate(with_returns):
         (cases[i] if i < len(cases) else _plain)(box, agency, returns[agency.code])
-    without = [a for a in agencies if a.code not in returns]
+    names = {a.code: a.name for a in agencies}
+    for agency in agencies:
+        if agency.code in mixups:
+            _wrong_agency(box, agency, returns[agency.code], names.get(mixups[agency.code], mixups[agency.code]))
+        if agency.code in ods:
+            _ods_reply(box, agency)
+    without = [a for a in agencies if a.code not in returns and a.code not in ods]
     _large_link(box, without[0] if without else with_returns[-1])
     if len(with_returns) > 4:
         _forgot_attachment(box, with_returns[4])
@@ -194,6 +206,21 @@ def _wrong_then_right(box: _Box, agency: Agency, data: bytes) -> None:
     box.add(msg, _sender(agency), f"回复：{agency.name}年度报告", 4, f"{agency.code}：随后补发正确的报表")
 
 
+def _wrong_agency(box: _Box, agency: Agency, data: bytes, owner: str) -> None:
+    msg = _mail(_reply(agency, box.year))
+    msg.attach(attachment_part(data, _workbook_name(agency, box.year)))
+    box.add(msg, _sender(agency), f"{agency.name}年度报告报表", 20,
+            f"{agency.code}：从本单位邮箱发来的却是{owner}的填报表（填的是本单位的数字）")
+
+
+def _ods_reply(box: _Box, agency: Agency) -> None:
+    msg = _mail(_reply(agency, box.year) + "用 LibreOffice 填的，请查收。\n")
+    msg.attach(attachment_part(ods_document(), f"{agency.name}年度报告报表.ods",
+                               ("application", "vnd.oasis.opendocument.spreadsheet")))
+    box.add(msg, _sender(agency), f"{agency.name}年度报告报表", 26,
+            f"{agency.code}：另存成了 .ods 格式，不是下发的 Excel 表")
+
+
 def _forgot_attachment(box: _Box, agency: Agency) -> None:
     box.add(_mail("报表已填好，请查收。\n"), _sender(agency), f"{agency.name}年度报告报表", 29,
             f"{agency.code}：忘了添加附件")
@@ -253,6 +280,30 @@ def tiny_png() -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(b"\x00\xff\xff\xff")) + chunk(b"IEND", b""))
+
+
+def ods_document() -> bytes:
+    """A minimal OpenDocument spreadsheet, as LibreOffice's own format is laid out (the mimetype
+    member first and stored)."""
+    office = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="{office}" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.3"><office:body>'
+               '<office:spreadsheet><table:table table:name="Sheet1"><table:table-row><table:table-cell>'
+               '<text:p>政府信息公开工作年度报告</text:p></table:table-cell></table:table-row></table:table>'
+               '</office:spreadsheet></office:body></office:document-content>')
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">'
+                '<manifest:file-entry manifest:full-path="/" '
+                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+                '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+                '</manifest:manifest>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        zf.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
 
 
 def word_document(title: str) -> bytes:

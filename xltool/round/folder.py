@@ -267,8 +267,6 @@ def init_round(root: Path, *, year: int, roster: Path, coordinator: Coordinator,
 
     if (root / NAME).exists():
         raise UsageError(f"{root} 已经是本轮工作文件夹（已有 {NAME}），不会覆盖。要新建请换一个文件夹。")
-    if deadline < date.today():
-        raise UsageError(f"截止日期 {deadline.isoformat()} 已经过去（今天是 {date.today().isoformat()}）。")
     load_roster(roster)  # a bad roster is refused before anything is written
     check_writable_dir(root)
     for name in FOLDERS:
