@@ -122,3 +122,29 @@ def test_commands_take_their_defaults_from_the_round(round_dir: Path, monkeypatc
     assert len(list((round_dir / "下发").glob("*.xlsx"))) == 2
     outside = run("generate")
     assert outside.exit_code == 2 and "请用 --year 给出统计年度" in outside.output
+
+
+@pytest.mark.parametrize("separator", ["; ", ",", "；", "，", " ", "、"])
+def test_a_roster_as_offices_keep_it(tmp_path: Path, separator: str) -> None:
+    from xltool.round.roster import by_address, load_roster
+
+    text = (f'单位编码,机构名称,E-mail\n001,某某局,"a@x.cn{separator}B@qq.com"\n002,某某办,\n'
+            "003,某某中心,a@x.cn\n")
+    (tmp_path / "r.csv").write_text(text, encoding="utf-8-sig")
+    first, second, third = load_roster(tmp_path / "r.csv")
+    assert first.emails == ("a@x.cn", "B@qq.com") and first.email == "a@x.cn; B@qq.com"
+    assert second.emails == () and second.email == ""  # fine until a command must mail it
+    owners = by_address([first, second, third])
+    assert [a.code for a in owners["a@x.cn"]] == ["001", "003"] and [a.code for a in owners["b@qq.com"]] == ["001"]
+
+
+def test_generate_never_looks_at_addresses(tmp_path: Path) -> None:
+    from xltool.round.roster import load_roster
+
+    (tmp_path / "r.csv").write_text("code,name,email\n001,某某局,a@x.cn；not-an-address\n002,某某办,bad\n",
+                                    encoding="utf-8")
+    result = run("generate", "--year", "2022", "--roster", str(tmp_path / "r.csv"), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    first, second = load_roster(tmp_path / "r.csv")
+    assert first.emails == ("a@x.cn",) and first.cannot_mail() is None  # the good address is used
+    assert second.cannot_mail() == "名单第3行的邮箱“bad”格式不正确（多个邮箱之间用分号隔开）"

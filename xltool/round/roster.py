@@ -46,8 +46,22 @@ class Agency:
 
     @property
     def emails(self) -> tuple[str, ...]:
-        """Every address, for sending to and for recognising the sender by."""
-        return split_addresses(self.email)
+        """Every well-formed address, for sending to and for recognising the sender by."""
+        return tuple(a for a in split_addresses(self.email) if EMAIL.match(a))
+
+    @property
+    def bad_addresses(self) -> tuple[str, ...]:
+        """What the e-mail cell holds that is no address; said by the commands that must mail
+        the agency (generate never looks at e-mail addresses)."""
+        return tuple(a for a in split_addresses(self.email) if not EMAIL.match(a))
+
+    def cannot_mail(self) -> str | None:
+        """Why this agency cannot be mailed, in Chinese (naming its roster row); None when it can."""
+        if self.emails:
+            return None
+        if self.bad_addresses:
+            return f"名单第{self.row}行的邮箱“{'、'.join(self.bad_addresses)}”格式不正确（多个邮箱之间用分号隔开）"
+        return f"名单第{self.row}行没有填写邮箱"
 
 
 def split_addresses(text: str) -> tuple[str, ...]:
@@ -163,11 +177,7 @@ def _validate(rows: list[list[str]], cols: dict[str, int], numeric: set) -> list
             problems.append(f"{where}：单位名称“{name}”以“{name[0]}”开头，像是公式而不是名称，请核对。")
         elif problem := name_problem(name):
             problems.append(f"{where}：{problem}")
-        addresses = split_addresses(email)
-        bad = [a for a in addresses if not EMAIL.match(a)]
-        if bad:
-            problems.append(f"{where}：邮箱“{'、'.join(bad)}”格式不正确（多个邮箱之间用分号隔开）。")
-        agencies.append(Agency(code, name, "; ".join(addresses), n))
+        agencies.append(Agency(code, name, "; ".join(split_addresses(email)), n))
     counts = Counter(a.code for a in agencies if a.code)
     for a in agencies:
         if counts[a.code] > 1:
