@@ -9,7 +9,7 @@ html / markdown / docx (→ pdf) drawing the official tables from the spec's gri
 
 from xltool.reports.model import Narrative, Report, ReportData, compose, from_json, from_return
 from xltool.reports.narrative import TemplateProblem
-from xltool.reports.run import FORMATS, Outcome, Plan, plan, write_reports
+from xltool.reports.run import FORMATS, Outcome, Own, Plan, plan, write_reports
 
-__all__ = ["FORMATS", "Narrative", "Outcome", "Plan", "Report", "ReportData", "TemplateProblem", "compose",
+__all__ = ["FORMATS", "Narrative", "Outcome", "Own", "Plan", "Report", "ReportData", "TemplateProblem", "compose",
            "from_json", "from_return", "plan", "write_reports"]

@@ -43,8 +43,9 @@ LINE_PT = 28.9  # 22 lines in the 225 mm text height
 TABLE_PT, WIDE_TABLE_PT, WIDE_FROM_COLUMNS = 10.5, 9, 12
 CELL_MARGIN_TWIPS = 57  # 1 mm left and right: the narrow columns of table 3 keep their figures
 
-STYLE_TITLE, STYLE_HEADING, STYLE_TABLE, STYLE_TABLE_WIDE, STYLE_DRAFT = (
-    "报告标题", "一级标题", "表格文字", "表格文字（小）", "草稿提示")
+STYLE_TITLE, STYLE_HEADING, STYLE_TABLE, STYLE_TABLE_WIDE, STYLE_DRAFT, STYLE_CLOSING = (
+    "报告标题", "一级标题", "表格文字", "表格文字（小）", "草稿提示", "落款")
+CLOSING_RIGHT_PT = 4 * BODY_PT  # GB/T 9704 7.3.5: the 落款 right-aligned, four characters in from the margin
 
 
 def _set_fonts(rpr, east_asia: str, latin: str = LATIN_FONT) -> None:
@@ -99,6 +100,8 @@ def _styles(doc) -> None:
     _paragraph_style(doc, STYLE_HEADING, HEADING_FONT, BODY_PT, indent=True, line=LINE_PT, outline=0)
     _paragraph_style(doc, STYLE_TABLE, BODY_FONT, TABLE_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
     _paragraph_style(doc, STYLE_TABLE_WIDE, BODY_FONT, WIDE_TABLE_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
+    _paragraph_style(doc, STYLE_CLOSING, BODY_FONT, BODY_PT, line=LINE_PT, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    doc.styles[STYLE_CLOSING].paragraph_format.right_indent = Pt(CLOSING_RIGHT_PT)
     draft = _paragraph_style(doc, STYLE_DRAFT, HEADING_FONT, BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER, bold=True)
     draft.font.color.rgb = RGBColor(0xB0, 0, 0)
     doc.styles[STYLE_HEADING].paragraph_format.keep_with_next = True
@@ -227,6 +230,10 @@ def render_docx(report: Report) -> bytes:
             _table(doc, s.table, report.values)
         for text in s.paragraphs:
             doc.add_paragraph(text)
+    if report.closing:
+        doc.add_paragraph("")  # a blank line before the 落款
+    for text in report.closing:
+        doc.add_paragraph(text, style=STYLE_CLOSING)
     props = doc.core_properties
     props.title = report.title
     props.author = report.data.name

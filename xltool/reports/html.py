@@ -29,6 +29,7 @@ STYLES = {
     "heading": "font-size:1.15em;font-weight:bold;margin:1.4em 0 .6em;text-indent:2em;"
                "font-family:'黑体','SimHei','Noto Sans CJK SC','Source Han Sans SC','PingFang SC',sans-serif",
     "para": "text-indent:2em;margin:.4em 0;text-align:justify",
+    "closing": "text-align:right;margin:.4em 2em .4em 0",
     "wrap": "overflow-x:auto;-webkit-overflow-scrolling:touch;margin:.8em 0 1.2em;max-width:100%",
     "table": "border-collapse:collapse;width:100%;table-layout:auto;font-size:.85em;line-height:1.4;"
              "background:#fff",

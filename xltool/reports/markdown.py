@@ -57,4 +57,5 @@ def render_markdown(report: Report) -> bytes:
                 lines += segment_lines(seg) + [""]
         for p in section.paragraphs:
             lines += [md_text(p), ""]
+    lines += [line for text in report.closing for line in (md_text(text), "")]
     return ("\n".join(lines).rstrip() + "\n").encode("utf-8")

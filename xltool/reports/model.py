@@ -7,7 +7,8 @@ The data comes from a return (or a merged workbook, which is read the same way) 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ class ReportData:
     values: dict[str, Any]  # numeric keys -> int | Decimal | None; text keys -> str
     source: str = ""
     problems: list[str] = field(default_factory=list)  # error-level findings: make it a draft
+    issued: date | None = None  # the date of issue (落款), given for the coordinator's own report
 
     @property
     def draft(self) -> bool:
@@ -47,6 +49,21 @@ class ReportData:
 def from_return(ret: Return, problems: list[str] | None = None) -> ReportData:
     return ReportData(ret.spec, ret.year, ret.agency_code, ret.agency_name, dict(ret.values), ret.file,
                       list(problems or []))
+
+
+def with_contacts(data: ReportData, contact: Mapping[str, str], issued: date | None) -> ReportData:
+    """The data with each contact field it lacks taken from `contact` ({"phone": "…"}), and the
+    date of issue: the coordinator's own report, whose merged workbook carries no contacts."""
+    values = dict(data.values)
+    for name, text in contact.items():
+        key = f"contact.{name}"
+        if key in data.spec.text_keys and not data.text(key) and text.strip():
+            values[key] = text.strip()
+    return replace(data, values=values, issued=issued)
+
+
+def date_text(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _number(value: Any) -> int | Decimal | None:
@@ -84,12 +101,14 @@ def from_json(path: Path) -> ReportData:
 
 def namespace(data: ReportData) -> nv.Namespace:
     """Every figure by its canonical key (requests.new.total), and also flat under values["…"];
-    the contacts; agency.name / agency.code, year and the format's basis."""
+    the contacts; agency.name / agency.code, year, the format's basis, and issued (the date of
+    issue as printed, or empty)."""
     spec = data.spec
     flat: dict[str, Any] = {k: data.values.get(k) for k in spec.numeric_keys}
     flat.update({k: data.text(k) for k in spec.text_keys if k.startswith("contact.")})
     return nv.nest({**flat, "agency.name": data.name, "agency.code": data.code, "year": data.year,
-                    "basis": spec.basis, "values": nv.Namespace("values", flat)})
+                    "basis": spec.basis, "issued": date_text(data.issued) if data.issued else "",
+                    "values": nv.Namespace("values", flat)})
 
 
 # -- the report ---------------------------------------------------------------------------
@@ -108,6 +127,8 @@ class Report:
     title: str
     preamble: tuple[str, ...]
     sections: list[Section]
+    unfilled: tuple[str, ...] = ()  # the parts printed as 未填报, by their official names
+    closing: tuple[str, ...] = ()  # the 落款: who issues it and when (when a date of issue is given)
 
     @property
     def draft(self) -> bool:
@@ -125,7 +146,7 @@ class Report:
             if s.table:
                 out += [c.text for row in shown_rows(s.table, self.values) for c in row]
             out += s.paragraphs
-        return tuple(out)
+        return (*out, *self.closing)
 
 
 def paragraphs(text: str) -> tuple[str, ...]:
@@ -151,20 +172,21 @@ class Narrative:
                                          f"未知的段落 {'、'.join(sorted(unknown))}；可用的段落："
                                          f"{'、'.join(sorted(known))}")
 
-    def block(self, name: str, spec: Spec, ns: nv.Namespace) -> str:
+    def block(self, name: str, spec: Spec, ns: nv.Namespace, gaps: list[str] | None = None) -> str:
         custom = self.custom if self.custom and name in nv.block_names(self.custom) else None
-        return nv.render(custom or nv.load_default(spec), ns, name)
+        return nv.render(custom or nv.load_default(spec), ns, name, gaps)
 
-    def section(self, section: Mapping[str, Any], data: ReportData, ns: nv.Namespace) -> tuple[str, ...]:
+    def section(self, section: Mapping[str, Any], data: ReportData, ns: nv.Namespace,
+                gaps: list[str] | None = None) -> tuple[str, ...]:
         """A narrative section: its figures sentence (if the defaults have one), then its prose."""
         sid = section["id"]
         own = data.text(section["narrative"])
         if own and not (self.custom and sid in nv.block_names(self.custom)):
             prose = own
         else:
-            prose = self.block(sid, data.spec, ns)
+            prose = self.block(sid, data.spec, ns, gaps)
         has_figures = f"{sid}_figures" in nv.block_names(nv.load_default(data.spec))
-        figures = self.block(f"{sid}_figures", data.spec, ns) if has_figures else ""
+        figures = self.block(f"{sid}_figures", data.spec, ns, gaps) if has_figures else ""
         return paragraphs(figures) + paragraphs(prose)
 
 
@@ -172,13 +194,27 @@ def title(data: ReportData) -> str:
     return f"{data.name}{data.year}年{data.spec.title}"
 
 
+WHOLE_SECTION = "本部分"  # what a section's block calls the section itself in `unfilled`
+
+
+def _section_gaps(heading: str, parts: list[str]) -> list[str]:
+    """A section's gaps by official name: the section's heading, or "heading：part"."""
+    return [heading if part == WHOLE_SECTION else f"{heading}：{part}" for part in parts]
+
+
 def compose(data: ReportData, narrative: Narrative) -> Report:
-    """The whole report for one agency: title, preamble and the spec's sections in order."""
+    """The whole report for one agency: title, preamble and the spec's sections in order, and
+    every part the narrative had to print as 未填报 (recorded as it was printed)."""
     ns = namespace(data)
+    unfilled: list[str] = []
+    preamble = paragraphs(narrative.block("preamble", data.spec, ns, unfilled))
     sections = []
     for s in data.spec.sections:
         if "table" in s:
             sections.append(Section(s["id"], s["heading"], table=data.spec.table(s["table"])))
-        else:
-            sections.append(Section(s["id"], s["heading"], paragraphs=narrative.section(s, data, ns)))
-    return Report(data, title(data), paragraphs(narrative.block("preamble", data.spec, ns)), sections)
+            continue
+        gaps: list[str] = []
+        sections.append(Section(s["id"], s["heading"], paragraphs=narrative.section(s, data, ns, gaps)))
+        unfilled += _section_gaps(s["heading"], gaps)
+    closing = (data.name, date_text(data.issued)) if data.issued else ()
+    return Report(data, title(data), preamble, sections, tuple(dict.fromkeys(unfilled)), closing)

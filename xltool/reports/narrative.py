@@ -1,7 +1,10 @@
 """Narrative templates: the report's prose, with figures bound to the return's values.
 
 A narrative is Jinja2 text, e.g. 本年共收到政府信息公开申请{{ requests.new.total }}件, so the
-sentence always agrees with the table. Templates come only from the coordinator's --narrative
+sentence always agrees with the table. A part the report must print as not filled in is written
+with the `unfilled` filter, {{ "公开网址" | unfilled("公开网址未填报") }}: it prints the text and
+records the part's name, so the composed report knows every gap it printed (report --strict)
+without searching its own text. Templates come only from the coordinator's --narrative
 file and the shipped defaults; a clerk's narrative cell is text, printed as typed, never a
 template. Even so a template runs in Jinja2's sandbox, narrowed further:
 
@@ -32,8 +35,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes, pass_context
 from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import concat
 
@@ -50,6 +54,8 @@ ALLOWED_NODES = (
 )
 MAX_DECIMALS = 6
 MAX_OUTPUT = 200_000  # characters one rendering may produce: far more than a year's report prose
+NOT_FILLED = "未填报"
+_GAPS = "_gaps"  # the context variable that collects unfilled parts (no template can name it)
 
 
 class NarrativeError(Exception):
@@ -146,6 +152,17 @@ def _fixed(value: Any, places: int = 2) -> str:
         raise SecurityError("fixed 只能用于数字") from None
 
 
+@pass_context
+def _unfilled(context: Context, part: Any, shown: Any = NOT_FILLED) -> str:
+    """{{ "邮编" | unfilled }}: print 未填报 (or the text given) and record the part as not filled in."""
+    if not isinstance(part, str) or not isinstance(shown, str):
+        raise SecurityError("unfilled 的用法：{{ \"部分名称\" | unfilled(\"印出的文字\") }}")
+    gaps = context.get(_GAPS)
+    if isinstance(gaps, list) and part not in gaps:
+        gaps.append(part)
+    return shown
+
+
 class NarrativeEnvironment(SandboxedEnvironment):
     """The sandbox, narrowed to the report's namespace, with blank-safe arithmetic."""
 
@@ -158,7 +175,7 @@ class NarrativeEnvironment(SandboxedEnvironment):
                          lstrip_blocks=True, keep_trailing_newline=False, finalize=_printable)
         self.globals.clear()
         self.filters = {"abs": abs, "round": round, "int": int, "default": self.filters["default"],
-                        "fixed": _fixed}
+                        "fixed": _fixed, "unfilled": _unfilled}
         self.tests = {name: self.tests[name] for name in ("defined", "undefined", "none", "number")}
 
     def getattr(self, obj: Any, attribute: str) -> Any:
@@ -265,10 +282,12 @@ def _explain(error: Exception, names: list[str]) -> str:
     return f"无法计算（{type(error).__name__}: {error}）"
 
 
-def render(compiled: Compiled, namespace: Namespace, block: str | None = None) -> str:
-    """Render a whole template or one of its blocks; any failure names the template line."""
+def render(compiled: Compiled, namespace: Namespace, block: str | None = None, gaps: list[str] | None = None) -> str:
+    """Render a whole template or one of its blocks; any failure names the template line. The
+    parts it printed with `unfilled` are appended to `gaps`."""
     template = compiled.template
-    context = template.new_context({name: namespace.lookup(name) for name in namespace.names()})
+    names = {name: namespace.lookup(name) for name in namespace.names()}
+    context = template.new_context({**names, _GAPS: gaps if gaps is not None else []})
     try:
         text = concat(template.blocks[block](context) if block else template.root_render_func(context))
     except Exception as e:

@@ -3,13 +3,18 @@
 INPUT is a return, a merged workbook (read the same way), a `read --json` file, or a folder of
 returns; OUT is a file whose suffix names the format, or a folder that gets one file per agency
 and format, named <code>_<name>.<ext>. A return with errors gets no report unless errors are
-allowed, and then its report is marked 草稿 (draft). Every file is written whole or not at all."""
+allowed, and then its report is marked 草稿 (draft). Every file is written whole or not at all.
+
+The coordinator's own report (its merged workbook, or any input carrying its code) takes its
+narrative, contacts and date of issue from the round (`Own`). Every report's parts printed as
+未填报 are in the Outcome, per agency, as the composed report recorded them."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from xltool.errors import UsageError
@@ -19,7 +24,15 @@ from xltool.reports import pdf
 from xltool.reports.docx import render_docx
 from xltool.reports.html import render_html
 from xltool.reports.markdown import render_markdown
-from xltool.reports.model import Narrative, Report, ReportData, compose, from_json, from_return
+from xltool.reports.model import (
+    Narrative,
+    Report,
+    ReportData,
+    compose,
+    from_json,
+    from_return,
+    with_contacts,
+)
 from xltool.reports.narrative import TemplateProblem
 from xltool.round.verify import RETURN_SUFFIXES, duplicates, expand, superseded_note, verify_path, verify_paths
 from xltool.util import (
@@ -62,6 +75,7 @@ class Outcome:
     notes: list[str] = field(default_factory=list)  # e.g. an older duplicate return left out
     refused: list[str] = field(default_factory=list)  # returns with errors, unusable inputs: exit 1
     failed: list[str] = field(default_factory=list)  # the narrative template failed for an agency: exit 2
+    unfilled: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (agency, parts printed as 未填报)
 
     @property
     def status(self) -> int:
@@ -92,6 +106,25 @@ def plan(output: str | Path, formats: str | None = None, fragment: bool = False)
     if "pdf" in result.formats:
         pdf.require_soffice()
     return result
+
+
+@dataclass(frozen=True)
+class Own:
+    """The coordinator's own report: which input it is (its code, or the merged workbook's
+    path) and what the round gives it (narrative, contact details, date of issue)."""
+
+    code: str
+    narrative: Narrative
+    contact: Mapping[str, str] = field(default_factory=dict)
+    issued: date | None = None
+    path: Path | None = None
+
+    def matches(self, input_path: str | Path, data: ReportData) -> bool:
+        same_file = self.path is not None and Path(input_path).resolve() == self.path.resolve()
+        return same_file or data.code == self.code
+
+    def apply(self, data: ReportData) -> ReportData:
+        return with_contacts(data, self.contact, self.issued or date.today())
 
 
 # -- inputs -------------------------------------------------------------------------------
@@ -201,8 +234,10 @@ def _write(report: Report, p: Plan, outcome: Outcome, pdf_jobs: list[pdf.PdfJob]
         outcome.written.append(target)
 
 
-def write_reports(input_path: str | Path, p: Plan, narrative: Narrative, *, allow_errors: bool = False) -> Outcome:
-    """Compose and write every report; the Outcome says what was written, refused or failed."""
+def write_reports(input_path: str | Path, p: Plan, narrative: Narrative, *, allow_errors: bool = False,
+                  own: Own | None = None) -> Outcome:
+    """Compose and write every report; the Outcome says what was written, refused or failed, and
+    what each report printed as 未填报. `own` is the coordinator's own report, if one is among them."""
     outcome = Outcome()
     if p.single and Path(input_path).is_dir():
         raise UsageError("输入是一个文件夹时，-o 应为输出文件夹（每个单位一份报告）。")
@@ -210,16 +245,20 @@ def write_reports(input_path: str | Path, p: Plan, narrative: Narrative, *, allo
     todo = sources(input_path, allow_errors, outcome)
     check_writable_dir(p.output.parent if p.single else p.output)
     with contextlib.nullcontext() if p.single else output_lock(p.output, "另一个 xltool report"):
-        _compose_all(todo, p, narrative, outcome)
+        _compose_all(todo, p, narrative, outcome, own, input_path)
     return outcome
 
 
-def _compose_all(todo: list[Source], p: Plan, narrative: Narrative, outcome: Outcome) -> None:
+def _compose_all(todo: list[Source], p: Plan, narrative: Narrative, outcome: Outcome, own: Own | None,
+                 input_path: str | Path) -> None:
     pdf_jobs: list[pdf.PdfJob] = []
     for source in progress(todo, len(todo), "成文"):
         data = source.load()
+        words = narrative
+        if own is not None and own.matches(input_path, data):
+            data, words = own.apply(data), own.narrative
         try:
-            report = compose(data, narrative)
+            report = compose(data, words)
         except TemplateProblem as e:  # the coordinator's template failed on this agency's figures
             if p.single:
                 raise
@@ -227,6 +266,8 @@ def _compose_all(todo: list[Source], p: Plan, narrative: Narrative, outcome: Out
             continue
         if report.draft:
             outcome.drafts.append(source.label)
+        if report.unfilled:
+            outcome.unfilled.append((source.label, report.unfilled))
         _write(report, p, outcome, pdf_jobs)
     pdf.write_pdfs(pdf_jobs)
     outcome.written += [job.target for job in pdf_jobs]
