@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
@@ -13,9 +14,11 @@ from test_mail_common import WITH_ERRORS, run, sample_mbox, write_roster
 
 from support.mailservers import SmtpServer
 from xltool.form.returns import from_book
+from xltool.mail.compose import cn_date, today
 from xltool.office.xlsx import load_book
 
 SENDER = "某某区政务公开办 <gkb@example.gov.cn>"
+FUTURE = today() + timedelta(days=20)
 
 
 @pytest.fixture
@@ -31,15 +34,18 @@ def _messages(outbox: Path) -> dict[str, email.message.EmailMessage]:
 
 
 def test_remind_writes_one_message_per_missing_or_failing_agency(tmp_path: Path, collected: Path) -> None:
-    result = run("remind", "--roster", write_roster(tmp_path), collected, "--from", SENDER, "--deadline", "2022-01-20")
+    result = run("remind", "--roster", write_roster(tmp_path), collected, "--from", SENDER, "--deadline", FUTURE.isoformat())
     assert result.exit_code == 0, result.output
-    assert "未报送 1 个，报表有错误 2 个" in result.output
+    assert "未提交 1 个，有错误 2 个" in result.output
     messages = _messages(tmp_path / "outbox")
     assert sorted(messages) == sorted(WITH_ERRORS | {"008"})
 
     missing = messages["008"]
-    assert "【催报】" in missing["Subject"] and not list(missing.iter_attachments())
-    assert "尚未收到" in missing.get_body().get_content() and "2022年1月20日" in missing.get_body().get_content()
+    body = missing.get_body().get_content()
+    assert "【催报】" in missing["Subject"] and "没有收到贵单位可以使用的" in body and cn_date(FUTURE) in body
+    [blank] = missing.iter_attachments()  # no folder of issued workbooks given: a fresh one, its own
+    assert blank.get_filename() == "008_某某区文化和旅游局_2021.xlsx" and f"《{blank.get_filename()}》" in body
+    assert from_book(load_book(blank.get_content())).agency_code == "008"
 
     for code in WITH_ERRORS:
         msg = messages[code]

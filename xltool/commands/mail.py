@@ -30,7 +30,9 @@ def _outgoing(fn):
         click.option("--smtp", help="SMTP 服务器：smtp://用户名@服务器:端口（支持时使用 STARTTLS）或 smtps://…；不给则只写到发件箱文件夹供检查。"),
         click.option("--password-file", type=click.Path(dir_okay=False), help="SMTP 密码（授权码）文件；也可用环境变量 XLTOOL_SMTP_PASSWORD。"),
         click.option("--outbox", type=click.Path(file_okay=False), help="发件箱文件夹：试发的 .eml 文件和发送记录（默认为旁边的 outbox/）。"),
-        click.option("--deadline", type=DATE, help="报送截止日期，如 2022-01-15。"),
+        click.option("--deadline", type=DATE, help="报送截止日期，如 2022-01-15（不能早于今天；默认取本轮的截止日期）。"),
+        click.option("--new-deadline", type=DATE,
+                     help="本轮截止日期已过时，请对方在此日期前报送（不给则请对方尽快报送）。"),
         click.option("--contact", help="联系方式，如“张三 0571-12345678”。"),
     ]
     for option in reversed(options):
@@ -51,15 +53,23 @@ def _send_defaults(rnd, p) -> None:
 
 def _remind_defaults(rnd, p) -> None:
     _outgoing_defaults(rnd, p)
-    received = rnd.returns()
-    unset(p, "path", received[0] if len(received) == 1 else None)
     unset(p, "key_file", rnd.key_file)
     unset(p, "year", rnd.year)
+    unset(p, "workbooks", rnd.dist)
 
 
-def _needs(roster: str | None, sender: str | None, what: str | None = "x") -> None:
+def _needs(roster: str | None, sender: str | None, what: object = "x") -> None:
     if not (roster and sender and what):
         raise UsageError("请给出 --roster 名单和 --from 发件人（或在 xltool init 建立的本轮文件夹中运行）。")
+
+
+def _deadline(typed, new_deadline, rnd):
+    """The letter's dates: a --deadline typed that is already past is refused (exit 2); the round's
+    own deadline is the default, and once it has passed the letter says 已逾期."""
+    from xltool.mail.compose import Deadline, refuse_past
+
+    refuse_past(typed, "--deadline")
+    return Deadline.resolve(typed or (rnd.deadline if rnd else None), new_deadline)
 
 
 @click.command()
@@ -68,12 +78,13 @@ def _needs(roster: str | None, sender: str | None, what: str | None = "x") -> No
 @handle_errors
 @in_round(_send_defaults)
 def send(folder: str | None, roster: str | None, sender: str | None, smtp: str | None, password_file: str | None,
-         outbox: str | None, deadline, contact: str | None, rnd) -> None:
+         outbox: str | None, deadline, new_deadline, contact: str | None, rnd) -> None:
     """给名单中的每个单位发送它自己的填报工作簿。
 
     工作簿按其中记录的单位代码（而不是文件名）与名单对应。不给 --smtp 时只把邮件写成
     .eml 文件放到发件箱文件夹，供检查；给出 --smtp 时真正发送，并在发件箱中记录
-    sent.jsonl：中途失败后重新运行，会跳过已发送的单位。
+    sent.jsonl：中途失败后重新运行，会跳过已发送的单位。名单中一个单位有多个邮箱时，
+    一封邮件同时发给每个邮箱；没有邮箱的单位列为未发送，其余照常发送（退出码为 1）。
 
     \b
     例：xltool send dist/ --roster roster.csv --from "某某区政务公开办 <gkb@example.gov.cn>" --deadline 2022-01-15
@@ -86,16 +97,17 @@ def send(folder: str | None, roster: str | None, sender: str | None, smtp: str |
 
     _needs(roster, sender, folder)
     assert roster and sender and folder
+    when = _deadline(deadline, new_deadline, rnd)
     who = Sender.parse(sender)
     agencies = load_roster(roster)
     box = Path(outbox) if outbox else Path(folder).parent / "outbox"
     transport, log = transport_for(smtp, password_file, who, box, "sent.jsonl")
-    result = send_all(Path(folder), agencies, who, transport, log, deadline, contact)
+    result = send_all(Path(folder), agencies, who, transport, log, when, contact)
     _report_delivery(result.report, box, log, "发送")
     if result.missing:
         click.echo(f"没有找到工作簿、未发送的单位 {len(result.missing)} 个：" + _agencies(result.missing))
     _list("提示", result.notes)
-    if result.missing or result.report.failed or result.report.stopped:
+    if result.missing or not result.report.complete:
         sys.exit(1)
 
 
@@ -104,36 +116,60 @@ def send(folder: str | None, roster: str | None, sender: str | None, smtp: str |
 @_outgoing
 @key_option
 @click.option("--year", type=int, help="统计年度（默认取报表中的年度）。")
+@click.option("--workbooks", type=click.Path(exists=True, file_okay=False),
+              help="下发的填报表文件夹（generate 的输出），从中找出各单位的空白填报表附在催报邮件中；"
+                   "找不到时新生成一份（在本轮文件夹中默认为“下发”文件夹）。")
 @handle_errors
 @in_round(_remind_defaults)
 def remind(path: str | None, roster: str | None, sender: str | None, smtp: str | None, password_file: str | None,
-           outbox: str | None, deadline, contact: str | None, key_file: str | None, year: int | None, rnd) -> None:
-    """提醒尚未报送或报表有错误的单位：列出审核意见，附上标注了问题的报表。
+           outbox: str | None, deadline, new_deadline, contact: str | None, key_file: str | None, year: int | None,
+           workbooks: str | None, rnd) -> None:
+    """提醒需要催办的单位，告诉对方该做什么。
 
-    路径是收取的报表文件夹（collect 的输出，按其记录使用当前版本）或报表文件。
-    不给 --smtp 时只写到发件箱文件夹供检查；给出 --smtp 时发送，并记录 reminded.jsonl：
-    同一天内重新运行会跳过已提醒的单位。
+    \b
+    未提交：附上该单位的空白填报表，请其填写报送（已报送的请附上工作簿重新回复）；
+    无法使用：说明收到了什么、为什么不能用，附上空白填报表；
+    报表错发：向发出的单位和被错发的单位分别说明，各附其自己的空白填报表；
+    有错误：列出审核意见，附上标注了问题的报表。
+
+    路径是收取的报表文件夹（collect 的输出，按其记录使用当前版本）或报表文件；在本轮文件夹中
+    默认为“收到”文件夹。不给 --smtp 时只写到发件箱文件夹供检查；给出 --smtp 时发送，并记录
+    reminded.jsonl：同一天内重新运行会跳过已提醒的单位。没有邮箱的单位列为未提醒，其余照常发送
+    （退出码为 1）。本轮截止日期已过仍可催报：邮件写明已逾期，并请对方在 --new-deadline 前
+    （不给则尽快）报送。
 
     \b
     例：xltool remind --roster roster.csv returns/ --from gkb@example.gov.cn --deadline 2022-01-20
+        xltool remind --new-deadline 2023-01-25     （在本轮文件夹中）
     """
     from xltool.mail.compose import Sender
     from xltool.mail.deliver import transport_for
     from xltool.mail.remind import remind as remind_all
 
-    _needs(roster, sender, path)
-    assert roster and sender and path
+    paths = [Path(path)] if path else rnd.returns() if rnd else []
+    _needs(roster, sender, paths)
+    assert roster and sender
+    when = _deadline(deadline, new_deadline, rnd)
     who = Sender.parse(sender)
     agencies = load_roster(roster)
-    box = Path(outbox) if outbox else Path(path).resolve().parent / "outbox"
+    box = Path(outbox) if outbox else paths[0].resolve().parent / "outbox"
     transport, log = transport_for(smtp, password_file, who, box, "reminded.jsonl")
-    todo, report = remind_all(Path(path), agencies, who, transport, log, read_secret(key_file, "XLTOOL_KEY"),
-                              year, deadline, contact)
-    missing = sum(c.state == "missing" for c in todo)
-    click.echo(f"需要提醒 {len(todo)} 个单位：未报送 {missing} 个，报表有错误 {len(todo) - missing} 个。")
+    todo, report = remind_all(paths, agencies, who, transport, log, read_secret(key_file, "XLTOOL_KEY"),
+                              year, when, contact, workbooks=Path(workbooks) if workbooks else None,
+                              previous=rnd.previous if rnd else None,
+                              confirmations=rnd.confirmations if rnd else None)
+    _print_chased(todo)
     _report_delivery(report, box, log, "提醒")
-    if report.failed or report.stopped:
+    if not report.complete:
         sys.exit(1)
+
+
+def _print_chased(todo) -> None:
+    from xltool.findings import STATE_TEXT
+    from xltool.mail.remind import CHASED
+
+    counts = [f"{STATE_TEXT[s]} {n} 个" for s in CHASED if (n := sum(c.state == s for c in todo))]
+    click.echo(f"需要提醒 {len(todo)} 个单位" + ("：" + "，".join(counts) if counts else "") + "。")
 
 
 def _collect_defaults(rnd, p) -> None:
@@ -206,6 +242,8 @@ def _report_delivery(report, box: Path, log, verb: str) -> None:
     else:
         click.echo(f"已{verb} {len(report.sent)} 封，跳过此前已{verb}的 {len(report.skipped)} 封（记录见 {log.path}）。")
     _list(f"{verb}失败（重新运行会重试）", [f"{a.code} {a.name}：{why}" for a, why in report.failed])
+    _list(f"部分邮箱被拒收（其余邮箱已{verb}；请核对名单中的邮箱）", [f"{a.code} {a.name}：{why}" for a, why in report.refused])
+    _list(f"未{verb}：名单中没有邮箱（请在名单中补上邮箱后重新运行）", [f"{a.code} {a.name}：{why}" for a, why in report.unmailable])
     if report.stopped:
         click.echo(f"错误：{report.stopped}", err=True)
 

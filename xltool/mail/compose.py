@@ -22,6 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from xltool.errors import UsageError
 from xltool.mail.mime import XLSX_TYPE, attachment_part, encoded_words
 from xltool.resources import TemplateLoader, template_display
+from xltool.round.dates import CST
 from xltool.round.roster import EMAIL, Agency
 
 SMTP_POLICY = compat32.clone(linesep="\r\n")
@@ -49,6 +50,44 @@ def cn_date(value: date) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
+def today() -> date:
+    """Today where the round is run: China Standard Time, whatever the machine's zone."""
+    return datetime.now(CST).date()
+
+
+def refuse_past(value: date | None, option: str, now: date | None = None) -> None:
+    """A date the user asks the agencies to keep must not be over already (exit 2)."""
+    now = now or today()
+    if value is not None and value < now:
+        raise UsageError(f"{option} {value.isoformat()} 已经过去（今天是 {now.isoformat()}）。"
+                         "请给出今天或以后的日期；本轮截止日期已过时，可用 --new-deadline 给出新的报送日期，"
+                         "不给则邮件请对方尽快报送。")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """What a letter says about the date: the round's deadline when it has passed (已逾期), and the
+    date the return is asked for (None: 尽快). Never a date already past."""
+
+    ask: date | None = None
+    passed: date | None = None
+
+    @classmethod
+    def resolve(cls, deadline: date | None, new_deadline: date | None = None, now: date | None = None) -> Deadline:
+        """`deadline` is the round's (or the one typed, checked by the command); `new_deadline`
+        the date asked for once it has passed, refused when it is past itself."""
+        now = now or today()
+        refuse_past(new_deadline, "--new-deadline", now)
+        if deadline is not None and deadline < now:
+            return cls(new_deadline, deadline)
+        return cls(new_deadline or deadline)
+
+    def context(self) -> dict[str, str | None]:
+        """The template's `deadline` (ask by) and `overdue` (the deadline that passed), in Chinese."""
+        return {"deadline": cn_date(self.ask) if self.ask else None,
+                "overdue": cn_date(self.passed) if self.passed else None}
+
+
 @functools.lru_cache(maxsize=1)
 def _environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(loader=TemplateLoader("mail"), autoescape=False,
@@ -72,7 +111,7 @@ def compose(sender: Sender, agency: Agency, subject: str, body: str,
     """(Message-ID, the message as CRLF bytes, ready for SMTP or an .eml file)."""
     msg = MIMEMultipart("mixed")
     msg["From"] = formataddr((encoded_words(sender.name), sender.address)) if sender.name else sender.address
-    msg["To"] = formataddr((encoded_words(agency.name), agency.email))
+    msg["To"] = ", ".join(formataddr((encoded_words(agency.name), a)) for a in agency.emails)
     msg["Subject"] = Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]  # encoded when sent
     msg["Date"] = format_datetime(datetime.now().astimezone())
     message_id = make_msgid(idstring=agency.code, domain=sender.domain)

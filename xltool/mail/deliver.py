@@ -51,8 +51,24 @@ class DeliveryReport:
     sent: list[Agency] = field(default_factory=list)
     skipped: list[Agency] = field(default_factory=list)  # already in the log
     failed: list[tuple[Agency, str]] = field(default_factory=list)
+    refused: list[tuple[Agency, str]] = field(default_factory=list)  # sent, but not to some of its addresses
+    unmailable: list[tuple[Agency, str]] = field(default_factory=list)  # the roster gives no usable address: why
     written: list[Path] = field(default_factory=list)  # .eml files of a dry run
     stopped: str | None = None  # why the run stopped early
+
+    @property
+    def complete(self) -> bool:
+        """Every agency got its message at every address (exit 0); otherwise the command exits 1."""
+        return not (self.failed or self.refused or self.unmailable or self.stopped)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What became of one message: the .eml written (dry run), or the addresses the server refused
+    while it accepted the others."""
+
+    written: Path | None = None
+    refused: tuple[str, ...] = ()
 
 
 class Outbox:
@@ -68,10 +84,10 @@ class Outbox:
     def __exit__(self, *exc) -> None:
         pass
 
-    def deliver(self, job: Outgoing, raw: bytes) -> Path:
+    def deliver(self, job: Outgoing, raw: bytes) -> Delivered:
         path = self.folder / job.eml_name
         atomic_write(path, raw)
-        return path
+        return Delivered(written=path)
 
 
 class Smtp:
@@ -130,17 +146,18 @@ class Smtp:
         except Exception:  # already gone
             pass
 
-    def deliver(self, job: Outgoing, raw: bytes) -> None:
-        """Send one message; reconnect once if the server hung up (they do, after N messages)."""
+    def deliver(self, job: Outgoing, raw: bytes) -> Delivered:
+        """Send one message to every address of the agency (one RCPT TO each); reconnect once if
+        the server hung up (they do, after N messages). A refused address among several is
+        reported while the others get the message."""
         for _attempt in (1, 2):
             try:
                 if self.conn is None:
                     self.conn = self._connect()
-                self.conn.sendmail(self.envelope_from, [job.agency.email], raw)
-                return
+                refused = self.conn.sendmail(self.envelope_from, list(job.agency.emails), raw)
+                return Delivered(refused=tuple(_refusals(refused)))
             except smtplib.SMTPRecipientsRefused as e:
-                code, refusal = next(iter(e.recipients.values()), (0, b""))
-                raise MessageFailed(f"服务器拒收收件人 {job.agency.email}（{code} {_text(refusal)}）") from None
+                raise MessageFailed("服务器拒收收件人：" + "；".join(_refusals(e.recipients))) from None
             except smtplib.SMTPResponseException as e:
                 if e.smtp_code >= 500:
                     raise MessageFailed(f"服务器拒收（{e.smtp_code} {_text(e.smtp_error)}）") from None
@@ -155,6 +172,10 @@ class Smtp:
 
 def _text(value) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _refusals(recipients: dict) -> list[str]:
+    return [f"{address}（{code} {_text(why)}）" for address, (code, why) in recipients.items()]
 
 
 class SendLog:
@@ -174,10 +195,10 @@ class SendLog:
             except (ValueError, KeyError, TypeError):
                 continue
 
-    def record(self, job: Outgoing, message_id: str) -> None:
+    def record(self, job: Outgoing, message_id: str, refused: tuple[str, ...] = ()) -> None:
         line = {"key": job.key, "code": job.agency.code, "name": job.agency.name, "to": job.agency.email,
                 "message_id": message_id, "time": datetime.now().astimezone().isoformat(timespec="seconds"),
-                **job.about}
+                **({"refused": list(refused)} if refused else {}), **job.about}
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
             f.flush()
@@ -186,8 +207,10 @@ class SendLog:
 
 
 def deliver_all(jobs: list[Outgoing], transport: Outbox | Smtp, log: SendLog | None) -> DeliveryReport:
-    """Deliver each job not yet in the log; one refusal does not stop the others."""
-    report = DeliveryReport()
+    """Deliver each job not yet in the log; one refusal does not stop the others. An agency the
+    roster gives no usable address is listed with the reason, never an abort."""
+    report = DeliveryReport(unmailable=[(j.agency, why) for j in jobs if (why := j.agency.cannot_mail())])
+    jobs = [j for j in jobs if j.agency.emails]
     todo = [j for j in jobs if log is None or j.key not in log.keys]
     report.skipped = [j.agency for j in jobs if log is not None and j.key in log.keys]
     try:
@@ -195,14 +218,17 @@ def deliver_all(jobs: list[Outgoing], transport: Outbox | Smtp, log: SendLog | N
             for job in progress(todo, len(todo), "发送"):
                 try:
                     message_id, raw = job.build()
-                    written = transport.deliver(job, raw)
+                    done = transport.deliver(job, raw)
                 except MessageFailed as e:
                     report.failed.append((job.agency, e.message))
                     continue
                 if log is not None:
-                    log.record(job, message_id)
-                if written is not None:
-                    report.written.append(written)
+                    log.record(job, message_id, done.refused)
+                if done.written is not None:
+                    report.written.append(done.written)
+                refused = [*done.refused, *(f"{a}（名单中的邮箱格式不正确，未发往此地址）" for a in job.agency.bad_addresses)]
+                if refused:
+                    report.refused.append((job.agency, "；".join(refused)))
                 report.sent.append(job.agency)
     except DeliveryStopped as e:
         report.stopped = e.message

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from xltool.errors import UsageError
 from xltool.form.returns import FormError, read_return
-from xltool.mail.compose import Sender, cn_date, compose, render
+from xltool.mail.compose import Deadline, Sender, cn_date, compose, render, today
 from xltool.mail.deliver import DeliveryReport, MessageFailed, Outgoing, SendLog, deliver_all
 from xltool.office.container import ContainerError
 from xltool.round.roster import Agency
@@ -76,23 +76,25 @@ class SendResult:
 
 
 def send(folder: Path, agencies: list[Agency], sender: Sender, transport, log: SendLog | None,
-         deadline: date | None = None, contact: str | None = None) -> SendResult:
-    """Mail every roster agency its workbook; agencies without one are reported, not guessed."""
+         deadline: date | Deadline | None = None, contact: str | None = None) -> SendResult:
+    """Mail every roster agency its workbook, at every address the roster gives it; agencies
+    without a workbook or without an address are reported, not guessed. `deadline` is the
+    round's (a passed one makes the letter say 已逾期 and ask for 尽快, see `Deadline`)."""
+    when = deadline if isinstance(deadline, Deadline) else Deadline.resolve(deadline)
     workbooks = find_workbooks(folder)
     roster_codes = {a.code for a in agencies}
     notes = workbooks.notes + [f"{w.path.name}：单位代码 {code} 不在名单中，未发送。"
                                for code, w in workbooks.by_code.items() if code not in roster_codes]
-    jobs = [_job(a, workbooks.by_code[a.code], sender, deadline, contact)
+    jobs = [_job(a, workbooks.by_code[a.code], sender, when, contact)
             for a in agencies if a.code in workbooks.by_code]
     missing = [a for a in agencies if a.code not in workbooks.by_code]
     return SendResult(deliver_all(jobs, transport, log), missing, notes)
 
 
-def _job(agency: Agency, book: Workbook, sender: Sender, deadline: date | None, contact: str | None) -> Outgoing:
+def _job(agency: Agency, book: Workbook, sender: Sender, when: Deadline, contact: str | None) -> Outgoing:
     def build() -> tuple[str, bytes]:
-        subject, body = render("send", agency=agency, year=book.year, file_name=book.path.name,
-                               deadline=cn_date(deadline) if deadline else None, contact=contact,
-                               coordinator=sender.name, today=cn_date(date.today()))
+        subject, body = render("send", agency=agency, year=book.year, file_name=book.path.name, contact=contact,
+                               coordinator=sender.name, today=cn_date(today()), **when.context())
         try:
             data = book.path.read_bytes()
         except OSError as e:
