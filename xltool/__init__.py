@@ -177,28 +177,38 @@ def collect(source: str, out_dir: PathLike, *, roster: Roster | None = None, sin
 
 
 def send(folder: PathLike, roster: Roster, sender: str, *, outbox: PathLike, smtp: str | None = None,
-         password_file: PathLike | None = None, deadline: date | None = None, contact: str | None = None) -> SendResult:
-    """Each agency mailed its own workbook (to the outbox as .eml without `smtp`)."""
-    from xltool.mail.compose import Sender
+         password_file: PathLike | None = None, deadline: date | None = None, new_deadline: date | None = None,
+         contact: str | None = None) -> SendResult:
+    """Each agency mailed its own workbook at every address of the roster (to the outbox as .eml
+    without `smtp`); agencies without a usable address are in `.report.unmailable`. A `deadline` that
+    has passed makes the letter say 已逾期 and ask for `new_deadline` (never past) or 尽快."""
+    from xltool.mail.compose import Deadline, Sender
     from xltool.mail.deliver import transport_for
     from xltool.mail.send import send as run
 
     who = Sender.parse(sender)
+    when = Deadline.resolve(deadline, new_deadline)
     transport, log = transport_for(smtp, str(password_file) if password_file else None, who, Path(outbox), "sent.jsonl")
-    return run(Path(folder), _agencies(roster) or [], who, transport, log, deadline, contact)
+    return run(Path(folder), _agencies(roster) or [], who, transport, log, when, contact)
 
 
-def remind(path: PathLike, roster: Roster, sender: str, *, outbox: PathLike, smtp: str | None = None,
-           password_file: PathLike | None = None, key: bytes | None = None, year: int | None = None,
-           deadline: date | None = None, contact: str | None = None) -> list[Case]:
-    """Every missing or failing agency reminded, with its findings and annotated return."""
-    from xltool.mail.compose import Sender
+def remind(path: PathLike | Sequence[PathLike], roster: Roster, sender: str, *, outbox: PathLike,
+           smtp: str | None = None, password_file: PathLike | None = None, key: bytes | None = None,
+           year: int | None = None, deadline: date | None = None, new_deadline: date | None = None,
+           contact: str | None = None, workbooks: PathLike | None = None,
+           previous: Previous | None = None) -> list[Case]:
+    """Every agency to chase (missing, unusable, sender-mismatch, errors) written to with what to
+    do: its blank workbook (from `workbooks`, the folder generate wrote, else made afresh) or its
+    annotated return. Deadlines as `send`."""
+    from xltool.mail.compose import Deadline, Sender
     from xltool.mail.deliver import transport_for
     from xltool.mail.remind import remind as run
 
     who = Sender.parse(sender)
+    when = Deadline.resolve(deadline, new_deadline)
     transport, log = transport_for(smtp, str(password_file) if password_file else None, who, Path(outbox),
                                    "reminded.jsonl")
-    todo, _ = run(Path(path), _agencies(roster) or [], who, transport, log, key, year, deadline,
-                  contact)
+    paths = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
+    todo, _ = run(paths, _agencies(roster) or [], who, transport, log, key, year, when, contact,
+                  workbooks=Path(workbooks) if workbooks else None, previous=previous)
     return todo
