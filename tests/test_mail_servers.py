@@ -13,6 +13,7 @@ import mailbox
 import re
 import socket
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,12 @@ from test_mail_common import ROSTER, agencies, manifest, outcome, run, sample_mb
 
 from support.mailservers import ImapServer, SmtpServer
 from xltool.form.returns import from_book
+from xltool.mail.compose import cn_date, today
 from xltool.office.xlsx import load_book
 from xltool.round.workbooks import generate_roster
 
 SENDER = "某某区政务公开办 <gkb@example.gov.cn>"
+DEADLINE = today() + timedelta(days=20)  # a date typed on the command line must not be past
 
 
 class Relay:
@@ -99,7 +102,7 @@ def _send(tmp_path: Path, dist: Path, server: SmtpServer, port: int | None = Non
     password.write_text(server.password + "\n", encoding="utf-8")
     return run("send", dist, "--roster", write_roster(tmp_path), "--from", SENDER,
                "--smtp", f"{scheme}://{server.user}@{server.host}:{port or server.port}", "--password-file", password,
-               "--outbox", tmp_path / "outbox", "--deadline", "2022-01-15", "--contact", "张三 0451-12345678")
+               "--outbox", tmp_path / "outbox", "--deadline", DEADLINE.isoformat(), "--contact", "张三 0451-12345678")
 
 
 def test_send_delivers_each_agency_its_own_workbook(tmp_path: Path, dist: Path, smtp_server: SmtpServer) -> None:
@@ -117,7 +120,7 @@ def test_send_delivers_each_agency_its_own_workbook(tmp_path: Path, dist: Path, 
         agency = next(a for a in agencies() if a.code == code)
         assert name == f"{code}_{agency.name}_2021.xlsx"  # the Chinese name reads right
         assert got.rcpt_tos == [emails[code]] and msg["To"].addresses[0].addr_spec == emails[code]
-        assert agency.name in msg["Subject"] and "2022年1月15日" in msg.get_body().get_content()
+        assert agency.name in msg["Subject"] and cn_date(DEADLINE) in msg.get_body().get_content()
         assert msg["From"].addresses[0].display_name == "某某区政务公开办"
     log = [json.loads(line) for line in (tmp_path / "outbox" / "sent.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sorted(entry["code"] for entry in log) == sorted(emails)
