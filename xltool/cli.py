@@ -278,6 +278,7 @@ cli.add_command(report)
 for command in (send, collect, remind):
     cli.add_command(command)
 from xltool.commands.archive import archive  # noqa: E402
+
 cli.add_command(archive)
 
 
