@@ -16,7 +16,7 @@ SHOWN_DIFFERENCES = 50
 
 @click.command("archive")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="归档文件（.zip；默认“归档/<年度>年度_<汇总单位>_<日期>.zip”）。")
+              help="归档文件（.zip）；默认为“归档/”中以年度、汇总单位和日期命名的文件。")
 @click.option("--check", "check_file", type=click.Path(dir_okay=False),
               help="核对一个归档文件：每个文件与其中的归档清单比对，不解压到磁盘。")
 @click.option("--sha256", "expected", help="与 --check 一起用：登记的归档文件 SHA-256（归档时打印的值）。")
@@ -24,13 +24,15 @@ SHOWN_DIFFERENCES = 50
 @handle_errors
 @in_round()
 def archive(output: str | None, check_file: str | None, expected: str | None, as_json: bool, rnd) -> None:
-    """把结束的一轮打包归档（含 SHA-256 清单，不含签名密钥），或核对归档文件。
+    """把结束的一轮打包归档（含 SHA-256 清单，不含签名密钥），或核对归档。
 
     \b
-    打包：round.toml、名单、下发/、发件箱/（含发送记录）、收到/（全部报表、附件和收取记录）、
-    批注/（含审核结果.json）、确认记录.json、汇总/、报告/、导入/。签名密钥、隐藏文件和临时文件
-    不打包。打印归档文件本身的 SHA-256，并写在旁边的 .sha256 文件中，请登记在归档台账上：
-    归档内的清单只能发现单个文件被改，登记的 SHA-256 才能发现整个归档被换。
+    打包：round.toml、名单、下发/、发件箱/（含发送记录）、
+    收到/（全部报表、附件和收取记录）、批注/（含审核结果.json）、
+    确认记录.json、汇总/、报告/、导入/。签名密钥、隐藏文件和临时文件
+    不打包。打印归档文件本身的 SHA-256（也写在旁边的 .sha256 文件中），
+    请登记在归档台账上：归档内的清单只能发现单个文件被改，
+    登记的 SHA-256 才能发现整个归档被换。
 
     \b
     例：xltool archive                         （在本轮文件夹中）

@@ -41,7 +41,7 @@ def report(input_path: str | None, output: str | None, formats: str | None, narr
     例：xltool report returns/001_某某局.xlsx -o 某某局年度报告.html
         xltool report returns/ -o reports/ --format html,docx,pdf
         xltool report merged.xlsx -o 汇总报告.docx --narrative 正文.j2
-        xltool report --strict        （在本轮文件夹中：本单位的年度报告，写入 报告/）
+        xltool report --strict        （在本轮文件夹中：本单位的年度报告，写入“报告/”）
     """
     from xltool.reports import Narrative, plan, write_reports
 
