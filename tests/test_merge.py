@@ -181,7 +181,7 @@ def test_the_merged_workbook_is_a_valid_return_with_the_sums(round_, tmp_path):
     assert detail.freeze_panes == "C3" and detail.auto_filter.ref
     header = [c.value for c in detail[1]]
     keys = [c.value for c in detail[2]]
-    assert header[4] == SPEC.cells[SPEC.numeric_keys[0]].label and keys[4:] == SPEC.numeric_keys
+    assert header[4] == SPEC.cells[SPEC.numeric_keys[0]].label and keys[4:] == [*SPEC.numeric_keys, "confirmations"]
     rows = {r[0]: r for r in detail.iter_rows(min_row=3, values_only=True)}
     assert sorted(rows) == ["001", "002", "003"]
     col = keys.index("requests.new.total")
@@ -205,7 +205,8 @@ def test_cli_json_shape_and_exit_status(round_, tmp_path):
     assert set(data) == {"values", "included", "excluded", "missing", "duplicates"}
     assert set(data["values"]) == set(SPEC.numeric_keys)
     assert data["values"]["requests.total.total"] == expected_sums(*good.values())["requests.total.total"]
-    assert data["missing"] == [{"code": "005", "name": "某某市司法局", "email": "e@x.gov.cn"}]
+    assert data["missing"] == [{"code": "005", "name": "某某市司法局", "email": "e@x.gov.cn", "state": "missing",
+                                "reason": None}]
     assert {tuple(sorted(e)) for e in data["excluded"]} == {("code", "codes", "file", "name")}
     assert data["duplicates"][0]["code"] == "001" and data["duplicates"][0]["superseded"][0].endswith("001_old.xlsx")
     assert set(data["included"][0]) == {"code", "name", "file"}

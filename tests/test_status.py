@@ -47,11 +47,14 @@ def test_each_roster_agency_gets_its_state(round_):
     returns, roster = round_
     report = status_paths(load_roster(roster), [returns], show_progress=False)
     states = {a.agency.code: a for a in report.agencies}
-    assert {c: a.state for c, a in states.items()} == {"001": "ok", "002": "errors", "003": "warnings", "004": "missing"}
+    # 003's fee in 元 is a figure warning: it waits for the coordinator's confirmation
+    assert {c: a.state for c, a in states.items()} == {"001": "ok", "002": "errors", "003": "unconfirmed", "004": "missing"}
     assert states["002"].findings[0].code == "value-blank"
     assert states["003"].findings[0].code == "fee-unit-suspect"  # the newest return counts, not the older broken one
+    assert "fee-unit-suspect" in states["003"].reason and "xltool confirm 003" in states["003"].reason
     assert [Path(f).name for f in states["003"].superseded] == ["003_old.xlsx"]
-    assert report.counts == {"missing": 1, "ok": 1, "warnings": 1, "errors": 1}
+    assert report.counts == {"missing": 1, "unusable": 0, "sender-mismatch": 0, "errors": 1, "unconfirmed": 1,
+                             "warnings": 0, "ok": 1, "overdue": 0}
     assert [a.agency.email for a in report.chase()] == ["b@x.gov.cn", "d@x.gov.cn"]
     assert sorted(Path(s.file).name for s in report.unmatched) == ["777_2021.xlsx", "broken.xlsx"]
 
@@ -62,7 +65,8 @@ def test_json_shape(round_):
     assert code == 0, stderr
     data = json.loads(stdout)
     assert set(data) == {"agencies", "counts"}
-    assert data["counts"] == {"missing": 1, "ok": 1, "warnings": 1, "errors": 1}
+    assert data["counts"] == {"missing": 1, "unusable": 0, "sender-mismatch": 0, "errors": 1, "unconfirmed": 1,
+                              "warnings": 0, "ok": 1, "overdue": 0}
     first = data["agencies"][0]
     assert set(first) == {"code", "name", "email", "state", "reason", "overdue", "file", "findings", "notes"}
     missing = next(a for a in data["agencies"] if a["state"] == "missing")
@@ -121,8 +125,8 @@ def test_html_page_in_headless_chromium(round_, tmp_path):
 
     dom = html.fromstring(done.stdout)
     rows = dom.xpath("//table[@id='agencies']//tr[contains(@class, 'agency')]")
-    assert [r.get("data-code") for r in rows] == ["004", "002", "003", "001"]  # missing, errors, warnings, ok
-    assert [r.get("data-state") for r in rows] == ["missing", "errors", "warnings", "ok"]
+    assert [r.get("data-code") for r in rows] == ["004", "002", "003", "001"]  # missing, errors, unconfirmed, ok
+    assert [r.get("data-state") for r in rows] == ["missing", "errors", "unconfirmed", "ok"]
     assert rows[0].xpath("string(td[3])") == HOSTILE  # shown as text, not run
     assert not dom.xpath("//body//script")
     assert dom.xpath("string(//*[@id='count-missing'])") == "未提交 1"

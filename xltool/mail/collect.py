@@ -33,7 +33,8 @@ from xltool.office.container import ContainerError, MiB
 from xltool.office.xlsx import load_book
 from xltool.round.dates import CST
 from xltool.round.manifest import Manifest
-from xltool.round.roster import Agency
+from xltool.round.replies import ODS_KIND
+from xltool.round.roster import Agency, by_address
 from xltool.util import MAX_NAME_BYTES, atomic_write, bounded_filename, check_writable_dir, output_lock, safe_filename
 
 SAVE_EVERY = 50  # messages between manifest saves; files are saved first, so a crash loses no file
@@ -124,7 +125,7 @@ class _Collector:
     def __init__(self, manifest: Manifest, out: Path, roster: list[Agency] | None, since: date | None):
         self.manifest, self.out, self.since = manifest, out, since
         self.roster = {a.code: a for a in roster} if roster else None
-        self.by_email = {a.email.lower(): a for a in roster or () if a.email}
+        self.by_address = by_address(roster or [])
         self.summary = Summary()
         self.collected = _iso(datetime.now(timezone.utc))
         self.run_expanded = self.run_written = 0
@@ -212,7 +213,7 @@ class _Collector:
                   "subject": mime.header_text(msg, "subject"), "date": _iso(when), "dated_by": dated_by,
                   "sent": _iso(sent) if dated_by != "header" else None,
                   "file_time": _iso(env.file_time) if dated_by != "file" else None,
-                  "collected": self.collected, "sender_agency": self._sender_agency(addr),
+                  "collected": self.collected, "sender_agencies": self._sender_agencies(addr),
                   "attachments": [self._entry(i) for i in items],
                   "links": mime.large_attachment_links(walked.bodies), "notes": notes,
                   "defects": sorted(set(walked.defects))}
@@ -336,7 +337,8 @@ class _Collector:
                                "邮件中没有报送表。" + (item.reason or ""))
 
     def _check_return(self, item: Incoming, sender: str) -> None:
-        """Notes about a return: a code not in the roster, another name, an unexpected sender."""
+        """Notes about a return: a code not in the roster, another name, an unexpected sender
+        (another roster agency's address: then it is current for nobody, see replies.py)."""
         if item.ret is None or self.roster is None:
             return
         code, agency = item.agency, self.roster.get(item.agency or "")
@@ -345,12 +347,19 @@ class _Collector:
             return
         if item.ret.agency_name != agency.name:
             item.notes.append(f"报表中的单位名称“{item.ret.agency_name}”与名单中的“{agency.name}”不一致。")
-        if sender and agency.email and sender != agency.email.lower():
+        others = [a for a in self.by_address.get(sender, ()) if a.code != agency.code]
+        if not sender or not agency.emails or sender in {e.lower() for e in agency.emails}:
+            return
+        if others:
+            who = "、".join(f"{a.name}（{a.code}）" for a in others)
+            item.notes.append(f"发件人 {sender} 是名单中{who}的邮箱，发来的却是{agency.name}（{agency.code}）的报表："
+                              "不作为任何单位的报表（见 xltool status；确为代为报送的，用 xltool confirm 确认）。")
+        else:
             item.notes.append(f"发件人 {sender} 不是名单中该单位的邮箱 {agency.email}（已按报表中的单位代码归档）。")
 
-    def _sender_agency(self, addr: str) -> str | None:
-        agency = self.by_email.get(addr)
-        return agency.code if agency else None
+    def _sender_agencies(self, addr: str) -> list[str]:
+        """Every roster agency the sender's address belongs to (one address may serve several)."""
+        return [a.code for a in self.by_address.get(addr, ())] if addr else []
 
     # --- saving ---------------------------------------------------------------------------------
 
@@ -451,6 +460,7 @@ def _identify(item: Incoming) -> None:
 _MAGIC = ((b"%PDF", "PDF 文件"), (b"\xff\xd8\xff", "图片"), (b"\x89PNG", "图片"), (b"GIF8", "图片"),
           (b"II*\x00", "图片"), (b"MM\x00*", "图片"))
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 
 
 def document_kind(data: bytes) -> str | None:
@@ -464,6 +474,8 @@ def document_kind(data: bytes) -> str | None:
     if data.startswith(_OLE) and "WordDocument".encode("utf-16-le") in data:
         return "Word 文档"
     if data.startswith(b"PK\x03\x04"):
+        if data[30:38] == b"mimetype" and data[38:38 + len(ODS_MIMETYPE)] == ODS_MIMETYPE:
+            return ODS_KIND  # OpenDocument: the mimetype member first and stored
         try:
             names = [n.lower() for n in zipfile.ZipFile(io.BytesIO(data)).namelist()]
         except Exception:
@@ -528,7 +540,7 @@ def _file_name(prefix: str, name: str) -> str:
     return bounded_filename(stem, "." + ext if ext else "", keep=prefix)
 
 
-_EXTENSIONS = {"PDF 文件": ".pdf", "图片": ".jpg", "Word 文档": ".doc", "OFD 文件": ".ofd"}
+_EXTENSIONS = {"PDF 文件": ".pdf", "图片": ".jpg", "Word 文档": ".doc", "OFD 文件": ".ofd", ODS_KIND: ".ods"}
 
 
 def _safe_name(item: Incoming) -> str:

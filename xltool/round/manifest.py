@@ -18,6 +18,7 @@ the return's statistics year is not believed, and such a version sorts last.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,7 @@ class Manifest:
                 self.remember(a["sha256"], Path(a["file"]).parent.as_posix(), a["file"])
 
     def current(self) -> dict[str, str]:
-        return {code: a["current"] for code, a in sorted(_agencies(self.messages).items())}
+        return {code: a["current"] for code, a in sorted(agencies(self.messages).items()) if a["current"]}
 
     def save(self) -> bool:
         """Write the manifest if it changed; True when written."""
@@ -155,11 +156,11 @@ def _clean(value: Any) -> Any:
 
 def build(messages: list[dict[str, Any]]) -> dict[str, Any]:
     """The whole manifest: the derived views, then the messages they come from."""
-    agencies = _agencies(messages)
+    found = agencies(messages)
     return {
         "format": FORMAT, "version": VERSION,
-        "current": {code: a["current"] for code, a in sorted(agencies.items())},
-        "agencies": dict(sorted(agencies.items())),
+        "current": {code: a["current"] for code, a in sorted(found.items()) if a["current"]},
+        "agencies": dict(sorted(found.items())),
         "unidentified": [dict(_about(m), **{k: a.get(k) for k in ("file", "name", "sha256", "reason")})
                          for m in messages for a in m.get("attachments", ()) if a["action"] == "unidentified"],
         "large_attachment_links": [dict(_about(m), url=url) for m in messages for url in m.get("links", ())],
@@ -171,9 +172,21 @@ def _about(message: dict[str, Any]) -> dict[str, Any]:
     return {"message": message["key"], "from": message.get("from"), "date": message.get("date")}
 
 
-def _agencies(messages: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+Blocked = Callable[[dict[str, Any], dict[str, Any]], "str | None"]
+
+
+def agencies(messages: list[dict[str, Any]], blocked: Blocked | None = None) -> dict[str, dict[str, Any]]:
     """Per agency: its versions (one per SHA-256, ranked by the best message that carried it),
-    the current one with the reason, and the other attachments of its messages."""
+    the current one with the reason, and the other attachments of its messages.
+
+    `blocked(message, attachment)` says why a message's return cannot be current (another roster
+    agency's address sent it: `replies.mixup_note`, by default from the senders collect recorded);
+    such a version is listed with that note and never current. An agency whose only versions are
+    blocked is listed with `current` None."""
+    if blocked is None:
+        from xltool.round.replies import mixup_note
+
+        blocked = mixup_note
     out: dict[str, dict[str, Any]] = {}
     ranks: dict[int, tuple[bool, datetime, int]] = {}
     for index, m in enumerate(messages):
@@ -184,40 +197,41 @@ def _agencies(messages: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             agency = out.setdefault(code, {"name": "", "current": None, "versions": [], "attachments": []})
             if a["action"] in RETURN_ACTIONS:
                 agency["name"] = a.get("agency_name") or agency["name"]
-                _add_version(agency["versions"], ranks, a, m, index)
+                _add_version(agency["versions"], ranks, a, m, index, blocked(m, a))
             elif a["action"] == "companion" and not any(x["sha256"] == a["sha256"] for x in agency["attachments"]):
                 agency["attachments"].append({"file": a["file"], "name": a["name"], "kind": a.get("kind"),
                                               "sha256": a["sha256"], "date": m.get("date"), "message": m["key"]})
     for agency in out.values():
         versions = agency["versions"]
-        best = max(range(len(versions)), key=lambda i: ranks[id(versions[i])], default=None)
+        ranked = [i for i, v in enumerate(versions) if id(v) in ranks]
+        best = max(ranked, key=lambda i: ranks[id(versions[i])], default=None)
         for i, v in enumerate(versions):
             v["current"] = i == best
         if best is not None and len(versions) > 1:
             _explain(versions, best, ranks)
         agency["current"] = versions[best]["file"] if best is not None else None
-    return {code: a for code, a in out.items() if a["current"]}
+    return out
 
 
 def _add_version(versions: list[dict[str, Any]], ranks: dict[int, tuple[bool, datetime, int]],
-                 a: dict[str, Any], m: dict[str, Any], index: int) -> None:
+                 a: dict[str, Any], m: dict[str, Any], index: int, blocked: str | None = None) -> None:
     rank, date, note = _rank(m, a, index)
     version = next((v for v in versions if v["sha256"] == a["sha256"]), None)
     if version is None:
         version = {"file": a["file"], "sha256": a["sha256"], "date": None, "year": a.get("year"),
                    "saved_at": a.get("saved_at"), "from": m.get("from"), "messages": []}
         versions.append(version)
-    elif rank <= ranks[id(version)]:
-        if m["key"] not in version["messages"]:
-            version["messages"].append(m["key"])
+        if blocked:
+            version.update(date=date, note=blocked)
+    if m["key"] not in version["messages"]:
+        version["messages"].append(m["key"])
+    if blocked or (id(version) in ranks and rank <= ranks[id(version)]):
         return
     ranks[id(version)] = rank
-    version["date"] = date
+    version.update(date=date, **{"from": m.get("from")})
     version.pop("note", None)
     if note:
         version["note"] = note
-    if m["key"] not in version["messages"]:
-        version["messages"].append(m["key"])
 
 
 _LABELS = {"arrival": "到达时间", "header": "邮件日期（Date）", "file": "文件时间"}
@@ -254,6 +268,8 @@ def _explain(versions: list[dict[str, Any]], best: int, ranks: dict[int, tuple[b
     current = versions[best]
     trusted = ranks[id(current)][0]
     for v in versions:
+        if id(v) not in ranks:  # blocked: its note says why
+            continue
         why = ("当前版本：日期可信的版本中最新的一份。" if trusted else
                "当前版本：各版本的日期都不可信，采用最后收到的一份。") if v is current else f"未采用：当前版本是 {current['file']}。"
         v["note"] = f"{v['note']} {why}" if v.get("note") else why

@@ -8,6 +8,10 @@ memory grows by one row per return. Every input file ends up in exactly one plac
 Which returns are left out, and the code given for it:
 - unreadable or not our form: the file's error codes (file-unreadable, form-unknown, …);
 - with errors (unless `allow_errors`): the error codes;
+- with a figure warning not confirmed for that very version (unless `allow_errors`):
+  `unconfirmed:<finding>` (PRODUCT.md, "Confirmed figures");
+- in a folder written by collect, a workbook another roster agency's address sent, not
+  confirmed: `sender-mismatch` (see replies.py);
 - with a roster, an agency code not on it: `not-in-roster` (the roster sets the scope of the merge).
 """
 
@@ -15,8 +19,9 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,11 +32,15 @@ from xltool.form import calc
 from xltool.form.spec import Spec, get_spec
 from xltool.office.package import MAIN, REL
 from xltool.office.xlsx import cell_string
+from xltool.round.confirm import Confirmation, Confirmations, figure_findings
+from xltool.round.confirm import load as load_confirmations
+from xltool.round.replies import SENDER_MISMATCH, Replies, judge
 from xltool.round.roster import Agency
 from xltool.round.verify import PARALLEL_FROM, duplicates, expand, superseded_note, verify_path
 from xltool.util import atomic_write, parallel_map
 
 NOT_IN_ROSTER = "not-in-roster"
+UNCONFIRMED = "unconfirmed:"  # + the figure warning's code
 DEFAULT_CODE = "MERGED"
 KEEP_FINDINGS = 5  # per return: enough to say why, bounded whatever the file holds
 DETAIL_SHEET = "各单位明细"
@@ -56,6 +65,8 @@ class Scanned:
     row: tuple[Any, ...] | None = None  # numeric values in the spec's numeric_keys order
     saved_at: str | None = None
     mtime: float = 0.0
+    sha256: str | None = None
+    figures: tuple[tuple[str, str | None], ...] = ()  # (code, key) of every figure warning: to be confirmed
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
@@ -63,24 +74,26 @@ def _ordered(findings: list[Finding]) -> list[Finding]:
 
 
 def _scan_one(args) -> Scanned:
-    path, key = args
-    result = verify_path(path, key=key)
+    path, key, previous = args
+    result = verify_path(path, key=key, previous=previous)
     ordered = _ordered(result.findings)
     codes = tuple(dict.fromkeys(f.code for f in ordered if f.severity == "error"))
     scanned = Scanned(result.file, result.agency, result.status, codes, tuple(ordered[:KEEP_FINDINGS]),
-                      len(ordered), saved_at=result.saved_at, mtime=result.mtime)
+                      len(ordered), saved_at=result.saved_at, mtime=result.mtime, figures=figure_findings(ordered))
     ret = result.ret
     if ret is not None:
+        scanned.sha256 = ret.sha256
         scanned.form = (ret.spec.form, ret.spec.version, ret.year)
         scanned.row = tuple(ret.values.get(k) for k in ret.spec.numeric_keys)
     return scanned
 
 
 def scan(paths: Iterable[str | os.PathLike], *, key: bytes | None = None, workers: int | None = None,
-         show_progress: bool = True, label: str = "审核") -> list[Scanned]:
-    """Verify every file under `paths` (folders expanded as `verify` does), keeping per file only
-    a `Scanned` record."""
-    jobs = [(f, key) for f in expand(paths)]
+         show_progress: bool = True, label: str = "审核", previous: Mapping[str, Mapping[str, Any]] | None = None,
+         replies: Replies | None = None) -> list[Scanned]:
+    """Verify every file under `paths` (folders expanded as `verify` does: in a collected folder
+    the usable current returns as `replies` judged them), keeping per file only a `Scanned` record."""
+    jobs = [(f, key, previous) for f in expand(paths, replies)]
     return parallel_map(_scan_one, jobs, label, parallel_from=PARALLEL_FROM, workers=workers,
                         show_progress=show_progress)
 
@@ -110,9 +123,17 @@ class Included:
     row: tuple[Any, ...]
     findings: tuple[Finding, ...] = ()
     error_codes: tuple[str, ...] = ()
+    confirmations: list[Confirmation] = field(default_factory=list)  # the figure warnings confirmed
+    unconfirmed: list[str] = field(default_factory=list)  # figure warnings let in unconfirmed by allow_errors
 
     def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "file": self.file}
+        out: dict[str, Any] = {"code": self.code, "name": self.name, "file": self.file}
+        if self.unconfirmed:
+            out["unconfirmed"] = [f"unconfirmed:{f}" for f in self.unconfirmed]
+        if self.confirmations:
+            out["confirmed"] = [{"finding": c.finding, "keys": list(c.keys), "note": c.note, "by": c.by, "at": c.at}
+                                for c in self.confirmations]
+        return out
 
 
 @dataclass
@@ -148,6 +169,10 @@ class MergeResult:
     excluded: list[Excluded] = field(default_factory=list)
     missing: list[Agency] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
+    missing_states: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # code -> (state, reason)
+
+    def missing_state(self, agency: Agency) -> tuple[str, str | None]:
+        return self.missing_states.get(agency.code, ("missing", None))
 
     @property
     def input_values(self) -> dict[str, int | Decimal]:
@@ -165,7 +190,8 @@ class MergeResult:
             "values": {k: json_number(v) for k, v in self.values.items()},
             "included": [i.to_json() for i in self.included],
             "excluded": [e.to_json() for e in self.excluded],
-            "missing": [{"code": a.code, "name": a.name, "email": a.email} for a in self.missing],
+            "missing": [{"code": a.code, "name": a.name, "email": a.email, "state": state, "reason": reason}
+                        for a in self.missing for state, reason in [self.missing_state(a)]],
             "duplicates": [d.to_json() for d in self.duplicates],
         }
 
@@ -175,43 +201,57 @@ def _first_messages(s: Scanned, n: int = 2) -> str:
 
 
 def merge_scanned(scanned: Sequence[Scanned], *, roster: Sequence[Agency] | None = None,
-                  allow_errors: bool = False) -> MergeResult:
-    if not scanned:
+                  allow_errors: bool = False, replies: Replies | None = None,
+                  confirmations: Confirmations | None = None, now: datetime | None = None) -> MergeResult:
+    replies = replies or Replies()
+    confirmations = confirmations or Confirmations()
+    mixups = replies.unconfirmed()
+    if not scanned and not mixups:
         raise UsageError("没有可汇总的报表：给出的文件夹中没有找到任何文件。")
     form = check_one_form(scanned)
     if form is None:
-        raise UsageError(f"没有可汇总的报表：{len(scanned)} 个文件都无法读取或不是本工具的填报表（"
-                         + "、".join(Path(s.file).name for s in scanned[:5]) + "）。")
+        raise UsageError(f"没有可汇总的报表：{len(scanned) + len(mixups)} 个文件都无法读取、不是本工具的填报表"
+                         "或由其他单位的邮箱发来（"
+                         + "、".join([*(Path(s.file).name for s in scanned[:5]), *(Path(m.file).name for m in mixups[:5])])
+                         + "）。")
     spec = get_spec(form[0], form[1])
-    dups = duplicates(scanned)
+    dups = duplicates(scanned, now)
     superseded = {id(r) for _, others in dups.values() for r in others}
     in_roster = {a.code for a in roster} if roster is not None else None
     result = MergeResult(spec, form[2], {})
     for code, (used, others) in dups.items():
         result.duplicates.append(Duplicate(code, (used.agency or {}).get("name", ""), used.file,
-                                           [r.file for r in others], [superseded_note(used, r) for r in others]))
+                                           [r.file for r in others], [superseded_note(used, r, now) for r in others]))
+    for m in mixups:
+        result.excluded.append(Excluded(m.owner, m.owner_name, m.file, [SENDER_MISMATCH],
+                                        m.message() + "如确为代为报送，用 xltool confirm 确认后计入。"))
     for s in scanned:
         if id(s) in superseded:
             continue
-        excluded = _why_excluded(s, in_roster, allow_errors)
+        unconfirmed, confirmed = (confirmations.covering(s.agency["code"], s.sha256, s.figures) if s.agency
+                                  else ([], []))
+        excluded = _why_excluded(s, in_roster, allow_errors, unconfirmed)
         if excluded:
             result.excluded.append(excluded)
         else:
             assert s.agency is not None and s.row is not None  # a return with either is excluded
             result.included.append(Included(s.agency["code"], s.agency["name"], s.file, s.status, s.row, s.first,
-                                            s.error_codes))
+                                            s.error_codes, confirmed, unconfirmed))
     if roster is not None:
         returned = {s.agency["code"] for s in scanned if s.agency}
         result.missing = [a for a in roster if a.code not in returned]
+        result.missing_states = {a.code: replies.without_return(a.code) for a in result.missing}
     if not result.included:
         raise UsageError(f"没有可汇总的报表：{len(result.excluded)} 份报表都未能汇总（"
                          + "；".join(f"{Path(e.file).name}：{'、'.join(e.codes)}" for e in result.excluded[:5])
-                         + "）。有错误的报表可在改正后重新汇总，或加 --allow-errors 照常计入。")
+                         + "）。有错误的报表可在改正后重新汇总，待确认的数字可用 xltool confirm 确认，"
+                           "或加 --allow-errors 照常计入。")
     result.values = sum_rows(spec, (i.row for i in result.included))
     return result
 
 
-def _why_excluded(s: Scanned, in_roster: set[str] | None, allow_errors: bool) -> Excluded | None:
+def _why_excluded(s: Scanned, in_roster: set[str] | None, allow_errors: bool,
+                  unconfirmed: Sequence[str] = ()) -> Excluded | None:
     if s.agency is None or s.row is None:
         return Excluded(None, None, s.file, list(s.error_codes), "无法读取或不是本工具的填报表：" + _first_messages(s))
     codes: list[str] = []
@@ -222,6 +262,9 @@ def _why_excluded(s: Scanned, in_roster: set[str] | None, allow_errors: bool) ->
     if s.status == "errors" and not allow_errors:
         codes.extend(s.error_codes)
         reasons.append("报表有错误：" + _first_messages(s))
+    if unconfirmed and not allow_errors:
+        codes.extend(f"{UNCONFIRMED}{f}" for f in unconfirmed)
+        reasons.append("数字待确认（" + "、".join(unconfirmed) + "）：核实无误后用 xltool confirm 确认")
     if not codes:
         return None
     return Excluded(s.agency["code"], s.agency["name"], s.file, codes, "；".join(reasons))
@@ -246,11 +289,19 @@ def sum_rows(spec: Spec, rows: Iterable[tuple[Any, ...]]) -> dict[str, int | Dec
 
 def merge_paths(paths: Iterable[str | os.PathLike], *, roster: Sequence[Agency] | None = None,
                 key: bytes | None = None, allow_errors: bool = False, workers: int | None = None,
-                show_progress: bool = True) -> MergeResult:
-    """Verify and merge the returns under `paths`. Raises UsageError when there is nothing to merge
+                show_progress: bool = True, confirmations: Any = None, now: datetime | None = None,
+                previous: Mapping[str, Mapping[str, Any]] | None = None) -> MergeResult:
+    """Verify and merge the returns under `paths`. `confirmations`: the round's 确认记录.json (a
+    path) or a loaded record; without one no figure warning is confirmed. `now` orders versions
+    whose save time lies in the future (tests). Raises UsageError when there is nothing to merge
     or the returns are of different years or forms."""
-    return merge_scanned(scan(paths, key=key, workers=workers, show_progress=show_progress, label="汇总"),
-                         roster=roster, allow_errors=allow_errors)
+    paths = list(paths)
+    confirmations = load_confirmations(confirmations)
+    replies = judge(paths, roster, confirmations)
+    scanned = scan(paths, key=key, previous=previous, replies=replies, workers=workers, show_progress=show_progress,
+                   label="汇总")
+    return merge_scanned(scanned, roster=roster, allow_errors=allow_errors, replies=replies,
+                         confirmations=confirmations, now=now)
 
 
 # --- the merged workbook --------------------------------------------------------------------------
@@ -272,7 +323,7 @@ def merged_workbook_bytes(result: MergeResult, year: int | None = None, code: st
     data = fill_bytes(data, result.input_values)
     notes = list(_note_rows(result))
     return add_sheets(data, [
-        ExtraSheet(DETAIL_SHEET, _detail_rows(result), len(result.included) + 2, 4 + len(result.spec.numeric_keys), 2, 2),
+        ExtraSheet(DETAIL_SHEET, _detail_rows(result), len(result.included) + 2, 5 + len(result.spec.numeric_keys), 2, 2),
         ExtraSheet(NOTES_SHEET, notes, len(notes), len(notes[0]), 1, 0)])
 
 
@@ -288,28 +339,45 @@ def write_merged_workbook(result: MergeResult, out_path: str | os.PathLike, year
 def _detail_rows(result: MergeResult) -> Iterator[list[Any]]:
     spec = result.spec
     keys = spec.numeric_keys
-    yield ["单位代码", "单位名称", "审核结果", "文件"] + [spec.cells[k].label for k in keys]
-    yield ["code", "name", "status", "file"] + list(keys)
+    yield ["单位代码", "单位名称", "审核结果", "文件"] + [spec.cells[k].label for k in keys] + ["确认记录"]
+    yield ["code", "name", "status", "file"] + list(keys) + ["confirmations"]
     for i in result.included:
-        yield [i.code, i.name, STATE_TEXT.get(i.status, i.status), Path(i.file).name] + list(i.row)
+        state = STATE_TEXT["unconfirmed"] + "（按 --allow-errors 计入）" if i.unconfirmed else STATE_TEXT.get(i.status, i.status)
+        yield [i.code, i.name, state, Path(i.file).name] + list(i.row) + ["；".join(c.text for c in i.confirmations)]
 
 
 def _note_rows(result: MergeResult) -> Iterator[list[Any]]:
     yield ["类别", "单位代码", "单位名称", "文件", "问题代码", "说明"]
     for e in result.excluded:
-        kind = "不在名单中" if NOT_IN_ROSTER in e.codes else "无法读取" if e.code is None else "有错误，未汇总"
-        yield [kind, e.code or "", e.name or "", e.file, "、".join(e.codes), e.reason]
+        yield [_excluded_kind(e), e.code or "", e.name or "", e.file, "、".join(e.codes), e.reason]
     for d in result.duplicates:
         for f, note in zip(d.superseded, d.notes):
             yield ["重复报送，未采用", d.code, d.name, f, "duplicate-return", note]
     for a in result.missing:
-        yield ["未提交", a.code, a.name, "", "", f"名单中的单位未报送报表；邮箱：{a.email or '（名单中未填）'}"]
+        state, reason = result.missing_state(a)
+        yield [STATE_TEXT[state], a.code, a.name, "", state if state != "missing" else "",
+               f"{reason or '名单中的单位未报送报表'}；邮箱：{a.email or '（名单中未填）'}"]
     for i in result.included:
         if i.status == "errors":
             yield ["有错误，已按 --allow-errors 计入", i.code, i.name, i.file, "、".join(i.error_codes),
                    "空白或非数字按 0 计入。" + " ".join(f.message for f in i.findings[:2])]
+        if i.unconfirmed:
+            yield ["数字待确认，已按 --allow-errors 计入", i.code, i.name, i.file,
+                   "、".join(f"{UNCONFIRMED}{f}" for f in i.unconfirmed), "未经确认的数字已计入汇总，请核实。"]
     if not (result.excluded or result.duplicates or result.missing):
         yield ["（无）", "", "", "", "", "全部报表均已汇总，没有遗漏。"]
+
+
+def _excluded_kind(e: Excluded) -> str:
+    if NOT_IN_ROSTER in e.codes:
+        return "不在名单中"
+    if e.code is None:
+        return "无法读取"
+    if SENDER_MISMATCH in e.codes:
+        return "其他单位的邮箱发来，未汇总"
+    if all(c.startswith(UNCONFIRMED) for c in e.codes):
+        return "数字待确认，未汇总"
+    return "有错误，未汇总"
 
 
 # --- adding plain sheets to a finished workbook, streaming -----------------------------------------

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from xltool.checks import Context, families
 from xltool.findings import Finding, finding, status_of
@@ -23,6 +23,10 @@ from xltool.office.xlsx import load_book
 from xltool.round import dates
 from xltool.round.dates import parse_time
 from xltool.util import parallel_map
+
+if TYPE_CHECKING:
+    from xltool.round.replies import Replies
+    from xltool.round.roster import Agency
 
 PARALLEL_FROM = 24
 RETURN_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xltx", ".xltm", ".et")
@@ -117,15 +121,21 @@ def verify_path(path: str | os.PathLike, *, key: bytes | None = None,
     return verify_bytes(data, str(path), key=key, previous=previous, mtime=mtime)
 
 
-def expand(paths: Iterable[str | os.PathLike]) -> list[Path]:
+def expand(paths: Iterable[str | os.PathLike], replies: Replies | None = None) -> list[Path]:
     """Files named, and the files inside folders named (recursively, hidden files and our own
-    manifests left out). In a folder written by `collect`, only the returns it marks current."""
+    manifests left out). In a folder written by `collect`, only the usable current returns, as
+    `replies` judged them (by default from the senders collect recorded): a workbook another
+    roster agency's address sent is current for nobody."""
+    folders = [Path(p) for p in paths]
+    if replies is None:
+        from xltool.round.replies import judge
+
+        replies = judge(folders)
     out: list[Path] = []
-    for p in map(Path, paths):
+    for p in folders:
         if p.is_dir():
-            current = _collected(p)
-            if current is not None:
-                out.extend(current)
+            if p in replies.returns:
+                out.extend(sorted(replies.returns[p].values()))
                 continue
             out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not _ignored(f, p)))
         else:
@@ -138,13 +148,6 @@ def _ignored(f: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in rel) or f.name in ("manifest.json",) or f.name.startswith("~$")
 
 
-def _collected(folder: Path) -> list[Path] | None:
-    from xltool.round.manifest import current_returns
-
-    current = current_returns(folder)
-    return None if current is None else sorted(current.values())
-
-
 def _worker(args) -> FileResult:
     path, key, previous = args
     result = verify_path(path, key=key, previous=previous)
@@ -154,11 +157,26 @@ def _worker(args) -> FileResult:
 
 def verify_paths(paths: Iterable[str | os.PathLike], *, key: bytes | None = None,
                  previous: Mapping[str, Mapping[str, Any]] | None = None, workers: int | None = None,
-                 show_progress: bool = True) -> list[FileResult]:
-    jobs = [(f, key, previous) for f in expand(paths)]
+                 show_progress: bool = True, roster: Sequence[Agency] | None = None,
+                 confirmations: Any = None) -> list[FileResult]:
+    """Verify every return under `paths`. In a folder written by collect: the usable current
+    returns, and each workbook another roster agency's address sent (judged with `roster` when
+    given, else as collect recorded the senders), which carries a `sender-mismatch` error until
+    confirmed (`confirmations`: the round's 确认记录.json, or a loaded record)."""
+    from xltool.round.confirm import load
+    from xltool.round.replies import judge
+
+    paths = list(paths)
+    replies = judge(paths, roster, load(confirmations))
+    mixups = {Path(m.file): m for m in replies.unconfirmed()}
+    jobs = [(f, key, previous) for f in [*expand(paths, replies), *sorted(mixups)]]
     results = parallel_map(_worker, jobs, "审核", parallel_from=PARALLEL_FROM, workers=workers,
                            show_progress=show_progress)
-    mark_duplicates(results)
+    for r in results:
+        mixup = mixups.get(Path(r.file))
+        if mixup is not None:
+            r.findings.insert(0, finding("sender-mismatch", mixup.message()))
+    mark_duplicates([r for r in results if Path(r.file) not in mixups])
     return results
 
 
@@ -255,7 +273,7 @@ def superseded_note(used: Dated, other: Dated, now: datetime | None = None) -> s
     return f"采用的是保存时间较新的 {name}（{saved:%Y-%m-%d %H:%M}）"
 
 
-def duplicates(results: Iterable[C]) -> dict[str, tuple[C, list[C]]]:
+def duplicates(results: Iterable[C], now: datetime | None = None) -> dict[str, tuple[C, list[C]]]:
     by_code: dict[str, list[C]] = {}
     for r in results:
         if r.agency:
@@ -263,7 +281,7 @@ def duplicates(results: Iterable[C]) -> dict[str, tuple[C, list[C]]]:
     out = {}
     for code, group in by_code.items():
         if len(group) > 1:
-            used = choose(group)
+            used = choose(group, now)
             out[code] = (used, [r for r in group if r is not used])
     return out
 
