@@ -277,6 +277,9 @@ cli.add_command(status)
 cli.add_command(report)
 for command in (send, collect, remind):
     cli.add_command(command)
+from xltool.commands.confirm import confirm  # noqa: E402
+
+cli.add_command(confirm)
 from xltool.commands.archive import archive  # noqa: E402
 
 cli.add_command(archive)
