@@ -3,7 +3,9 @@
 Every attachment goes through the same safe reader as verify (zip-bomb and entity limits). A
 workbook of our form is filed under its agency code, whoever sent it and whatever its name;
 every version is kept and the manifest says which is current (PRODUCT.md: the latest by arrival,
-dates that cannot be believed last); the scan, photo or Word report that came with it is kept
+dates that cannot be believed last; with a roster, each message records every roster agency its
+sender's address belongs to, and a workbook another roster agency's address sent is current for
+nobody, see round/replies.py); the scan, photo or Word report that came with it is kept
 beside it; anything else is kept in DIR/unidentified/ with the reason. Nothing is lost and
 nothing is saved twice (SHA-256), and `manifest.json` accounts for every message, attachment and
 skipped file, so a second run over the same mail changes nothing.

@@ -4,7 +4,8 @@ Its source of truth is `messages`: every message (or loose file) seen and, for e
 what was done with it and why. A message is identified by its Message-ID *and* a hash of its
 content, so a correction sent under the same Message-ID is a message of its own. The other keys
 are views derived from it on every save, for the commands and people that read the folder:
-`current` (agency code -> the return that counts, by PRODUCT.md's rule below), `agencies` (every
+`current` (agency code -> the return that counts, by PRODUCT.md's rule below; a workbook another
+roster agency's address sent counts for nobody, see replies.py), `agencies` (every
 version with a note on why it is or is not current, the sealed scans and other attachments),
 `unidentified` and `large_attachment_links`. Written atomically, and only when it changed, so a
 second run over the same mail changes nothing.
