@@ -36,14 +36,14 @@ def _messages(outbox: Path) -> dict[str, email.message.EmailMessage]:
 def test_remind_writes_one_message_per_missing_or_failing_agency(tmp_path: Path, collected: Path) -> None:
     result = run("remind", "--roster", write_roster(tmp_path), collected, "--from", SENDER, "--deadline", FUTURE.isoformat())
     assert result.exit_code == 0, result.output
-    assert "未提交 1 个，有错误 2 个" in result.output
+    assert "无法使用 1 个，有错误 2 个" in result.output
     messages = _messages(tmp_path / "outbox")
     assert sorted(messages) == sorted(WITH_ERRORS | {"008"})
 
-    missing = messages["008"]
-    body = missing.get_body().get_content()
-    assert "【催报】" in missing["Subject"] and "没有收到贵单位可以使用的" in body and cn_date(FUTURE) in body
-    [blank] = missing.iter_attachments()  # no folder of issued workbooks given: a fresh one, its own
+    unusable = messages["008"]  # its reply held only a 超大附件 link: said, with the blank workbook to fill
+    body = unusable.get_body().get_content()
+    assert "【请重新报送】" in unusable["Subject"] and "超大附件下载链接" in body and cn_date(FUTURE) in body
+    [blank] = unusable.iter_attachments()  # no folder of issued workbooks given: a fresh one, its own
     assert blank.get_filename() == "008_某某区文化和旅游局_2021.xlsx" and f"《{blank.get_filename()}》" in body
     assert from_book(load_book(blank.get_content())).agency_code == "008"
 

@@ -166,7 +166,7 @@ def remind(path: str | None, roster: str | None, sender: str | None, smtp: str |
 
 def _print_chased(todo) -> None:
     from xltool.findings import STATE_TEXT
-    from xltool.mail.remind import CHASED
+    from xltool.round.status import CHASED
 
     counts = [f"{STATE_TEXT[s]} {n} 个" for s in CHASED if (n := sum(c.state == s for c in todo))]
     click.echo(f"需要提醒 {len(todo)} 个单位" + ("：" + "，".join(counts) if counts else "") + "。")

@@ -31,7 +31,6 @@ from xltool.round.roster import Agency
 from xltool.util import safe_filename
 
 MAX_LISTED = 30  # findings in the body; the annotated copy lists them all
-CHASED = ("missing", "unusable", "sender-mismatch", "errors")  # the states remind writes about, in this order
 Previous: TypeAlias = "str | os.PathLike[str] | Mapping[str, Mapping[str, Any]] | None"  # last year's returns, or figures
 LETTER = {"missing": "催报", "unusable": "无法使用", "sender-mismatch": "报表错发", "errors": "审核意见"}
 
