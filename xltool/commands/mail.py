@@ -156,7 +156,7 @@ def remind(path: str | None, roster: str | None, sender: str | None, smtp: str |
     transport, log = transport_for(smtp, password_file, who, box, "reminded.jsonl")
     todo, report = remind_all(paths, agencies, who, transport, log, read_secret(key_file, "XLTOOL_KEY"),
                               year, when, contact, workbooks=Path(workbooks) if workbooks else None,
-                              previous=rnd.previous if rnd else None,
+                              previous=rnd.previous if rnd and rnd.previous and rnd.previous.exists() else None,
                               confirmations=rnd.confirmations if rnd else None)
     _print_chased(todo)
     _report_delivery(report, box, log, "提醒")

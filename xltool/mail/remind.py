@@ -47,22 +47,23 @@ class Case:
     unusable: list[Any] = field(default_factory=list)  # xltool.round.replies.Unusable
 
 
-def cases(paths: Path | Sequence[Path], agencies: list[Agency], key: bytes | None, *,
-          confirmations: Any = None) -> list[Case]:
+def cases(paths: Path | Sequence[Path], agencies: list[Agency], key: bytes | None, *, confirmations: Any = None,
+          previous: Mapping[str, Mapping[str, Any]] | None = None) -> list[Case]:
     """Every roster agency to chase, decided as `status` decides (the same rule for which return
-    counts, the same reading of who sent what), with all the findings of a failing return."""
+    counts, the same reading of who sent what, the same confirmations and last year's figures),
+    with all the findings of a failing return."""
     from xltool.round.status import status_paths
     from xltool.round.verify import verify_path
 
-    extra = {} if confirmations is None else {"confirmations": confirmations}
-    report = status_paths(agencies, _paths(paths), key=key, show_progress=False, **extra)
+    report = status_paths(agencies, _paths(paths), key=key, confirmations=confirmations, previous=previous,
+                          show_progress=False)
     out = []
     for state in report.chase():
         case = Case(state.agency, state.state, reason=getattr(state, "reason", None),
                     mixups=[m for m in getattr(state, "mixups", ()) if not m.confirmed],
                     unusable=list(getattr(state, "unusable", ())))
         if state.state == "errors" and state.file is not None:
-            result = verify_path(state.file, key=key)
+            result = verify_path(state.file, key=key, previous=previous)
             case.file = Path(state.file)
             case.findings = sorted(result.findings, key=lambda f: f.severity != "error")
             case.year = result.ret.year if result.ret else None
@@ -81,10 +82,13 @@ def remind(paths: Path | Sequence[Path], agencies: list[Agency], sender: Sender,
     """Write to every agency to chase; `workbooks` is the folder generate wrote (下发/), whose
     blank workbooks are attached, and `previous` last year's returns (any form --previous takes,
     or their figures) for the carried-over cells of fresh ones."""
-    todo = cases(paths, agencies, key, confirmations=confirmations)
+    from xltool.round.previous import load_previous
+
+    figures = load_previous(Path(previous)) if isinstance(previous, (str, os.PathLike)) else previous
+    todo = cases(paths, agencies, key, confirmations=confirmations, previous=figures)
     year = year or _common_year(todo) or today().year - 1
     when = deadline if isinstance(deadline, Deadline) else Deadline.resolve(deadline)
-    blanks = BlankWorkbooks(workbooks, year, key, previous)
+    blanks = BlankWorkbooks(workbooks, year, key, figures)
     jobs = [_job(c, sender, year, when, contact, blanks) for c in todo]
     return todo, deliver_all(jobs, transport, log)
 
@@ -98,18 +102,10 @@ class BlankWorkbooks:
     """An agency's blank workbook: the one generate wrote into `folder` for this year (matched by
     the agency code inside it, never by file name), else a fresh one with the round's key."""
 
-    def __init__(self, folder: Path | None, year: int, key: bytes | None, previous: Previous = None):
-        self.folder, self.year, self.key, self._previous = folder, year, key, previous
+    def __init__(self, folder: Path | None, year: int, key: bytes | None,
+                 previous: Mapping[str, Mapping[str, Any]] | None = None):
+        self.folder, self.year, self.key, self.previous = folder, year, key, previous or {}
         self._found: dict[str, Any] | None = None
-
-    def previous(self, code: str) -> Mapping[str, Any] | None:
-        """Last year's figures of the agency, for the carried-over cells of a fresh workbook; the
-        round's `previous` is read only when a workbook must be made afresh."""
-        from xltool.round.previous import load_previous
-
-        if isinstance(self._previous, (str, os.PathLike)):
-            self._previous = load_previous(Path(self._previous))
-        return (self._previous or {}).get(code)
 
     def _written(self) -> dict[str, Any]:
         from xltool.mail.send import find_workbooks
@@ -130,7 +126,7 @@ class BlankWorkbooks:
                 return book.path.name, book.path.read_bytes()
             except OSError as e:
                 raise MessageFailed(f"无法读取工作簿 {book.path.name}：{e.strerror or e}") from None
-        data = agency_workbook(self.year, agency.code, agency.name, self.key, self.previous(agency.code))
+        data = agency_workbook(self.year, agency.code, agency.name, self.key, self.previous.get(agency.code))
         return file_name(agency, self.year), data
 
 
