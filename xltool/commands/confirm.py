@@ -21,12 +21,13 @@ def confirm(agency_code: str, finding: str, note: str, by: str | None, rnd) -> N
     """确认存疑的数字：记入本轮的“确认记录.json”，汇总时计入该单位的报表。
 
     \b
-    FINDING 为问题代码，如 fee-unit-suspect（收费金额单位存疑）、
-    rule-stock-continuity（现行有效件数不衔接）；写成 代码@指标键 只确认一处，
-    不写则确认当前报表中该代码的每一处（逐条列出）。确认只对当前这一版报表
-    有效：单位重新报送后须重新确认。错误不能确认，须由单位改正后重新报送；
-    但 sender-mismatch（其他单位的邮箱发来本单位的填报表）确为代为报送的，
-    可以确认，AGENCY_CODE 可写报表所属单位或发件单位的代码。
+    AGENCY_CODE 为单位代码；FINDING_CODE 为问题代码，如 fee-unit-suspect
+    （收费金额单位存疑）、rule-stock-continuity（现行有效件数不衔接）；写成
+    “问题代码@指标键”只确认一处，不写则确认当前报表中该代码的每一处（逐条
+    列出）。确认只对当前这一版报表有效：单位重新报送后须重新确认。错误不能
+    确认，须由单位改正后重新报送；但其他单位的邮箱发来本单位的填报表
+    （sender-mismatch）确为代为报送的，可以确认，AGENCY_CODE 可写报表所属
+    单位或发件单位的代码。
 
     \b
     例：xltool confirm 0012322 fee-unit-suspect --note "已电话核实，单位为万元"

@@ -133,7 +133,7 @@ EXIT_STATUS: dict[str, tuple[str, str | None, str]] = {
 # Metavars: by parameter name first, then by type; arguments by name.
 _METAVAR_BY_NAME = {"year": "年度", "agency_code": "代码", "agency_name": "名称", "sender": "地址",
                     "smtp": "服务器", "contact": "联系方式", "formats": "格式", "roster": "名单"}
-_ARGUMENTS = {"workbook": "工作簿", "file": "文件", "paths": "路径", "path": "路径", "folder": "文件夹",
+_ARGUMENTS = {"agency_code": "AGENCY_CODE", "finding": "FINDING_CODE[@KEY]", "workbook": "工作簿", "file": "文件", "paths": "路径", "path": "路径", "folder": "文件夹",
               "source": "来源", "input_path": "输入"}
 
 _NO_LINE_START = set("，。、；：？！）」』”’》〉】…,.;:?!)")
