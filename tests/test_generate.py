@@ -195,7 +195,6 @@ def test_roster_xlsx_with_numeric_code_is_reported(tmp_path):
 @pytest.mark.parametrize("rows,message", [
     ("001,甲局,a@x.cn\n001,乙局,b@x.cn\n", "重复"),
     ("001,,a@x.cn\n", "单位名称为空"),
-    ("001,甲局,not-an-address\n", "邮箱"),
     ("9.1E+17,甲局,a@x.cn\n", "科学计数法"),
     ("001,=HYPERLINK(\"x\"),a@x.cn\n", "公式"),
     ("123456,甲局,a@x.cn\n123457,乙局,b@x.cn\n23458,丙局,c@x.cn\n", "前导零"),
@@ -248,19 +247,3 @@ def test_large_roster_uses_worker_processes(tmp_path):
     assert len(files) == 60 and not any(p.name.startswith(".") for p in files)
     data = json.loads(run("read", str(files[59]), "--json").output)
     assert data["agency"] == {"code": "A0059", "name": "单位59"}
-
-
-def test_demo_runs_the_round(tmp_path):
-    result = run("demo", "-o", str(tmp_path / "demo"))
-    assert result.exit_code == 0, result.output
-    assert "审核" in result.output and "阿城区教育局" in result.output
-    demo = tmp_path / "demo"
-    assert len(list((demo / "1-下发").iterdir())) == 12
-    assert len(list((demo / "1-发件箱").glob("*.eml"))) == 12
-    current = json.loads((demo / "3-收集" / "manifest.json").read_text(encoding="utf-8"))["current"]
-    assert len(current) == 11 and "11230111" not in current  # the agency that only sent a link
-    merged = json.loads(run("read", str(demo / "6-汇总.xlsx"), "--json").output)
-    assert merged["agency"]["name"] == "哈尔滨市阿城区人民政府"
-    assert any(p.suffix == ".docx" for p in (demo / "7-年度报告").iterdir())
-    again = run("demo", "-o", str(demo))  # a second run collects nothing twice
-    assert again.exit_code == 0 and "新邮件 0 封" in again.output

@@ -10,7 +10,6 @@ PACKAGE = Path(__file__).resolve().parent.parent / "xltool"
 LAYERS = [
     ("cli", ("xltool.__main__", "xltool.cli", "xltool.commands")),
     ("api", ("xltool",)),
-    ("demo", ("xltool.demo",)),
     ("mail", ("xltool.mail",)),
     ("reports", ("xltool.reports",)),
     ("round", ("xltool.round",)),

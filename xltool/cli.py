@@ -263,7 +263,7 @@ def demo(output: str) -> None:
     \b
     例：xltool demo -o 演示
     """
-    from xltool.demo import run_demo
+    from xltool.commands.demo import run_demo
 
     sys.exit(run_demo(Path(output), click.echo))
 

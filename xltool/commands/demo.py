@@ -1,123 +1,136 @@
-"""`xltool demo`: the whole round on the bundled samples, no server needed.
+"""`xltool demo`: the whole round on the bundled samples, in a round folder, no server needed;
+a command that runs the other commands, as a coordinator types them.
 
-A district coordinating office mails its 12 departments their workbooks; 11 reply (a forward,
-a zip, a corrected second version, a wrong attachment, a message without one, …), some with
-typical mistakes. The demo collects the replies from the mailbox, verifies, annotates, shows
-who is missing, drafts the reminders, merges and writes the report — each step through the same
-library as the commands. Nothing is sent: messages go to outbox folders as .eml files.
+A district coordinating office starts a round (`xltool init`) and mails its 12 departments
+their workbooks; they reply by mail — a forward, a zip, a corrected second version, a wrong
+attachment, a message without one, an `.ods` instead of the workbook, and one department that
+sends another's workbook filled with its own figures. Then, from the round folder and with no
+repeated flag, the demo runs the commands a coordinator types: collect, verify, status, remind,
+merge, confirm (a fee given to more decimals than 万元 needs, checked by phone), merge again,
+report and archive. Nothing is sent: messages go to 发件箱/ as .eml files.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from xltool.form.fill import fill_bytes
-from xltool.form.generate import workbook_bytes
 from xltool.resources import SAMPLES, folder, read_bytes
-from xltool.round.roster import load_roster
-from xltool.round.workbooks import generate_roster
+from xltool.round.dates import CST
+from xltool.round.folder import NAME, load_round
 from xltool.util import atomic_write, check_writable_dir
 
 YEAR = 2021
 COORDINATOR = ("11230100", "哈尔滨市阿城区人民政府")
 SENDER = "阿城区政务公开办 <gkb@ac.example.gov.cn>"
+MIXUP = ("11230112", "11230110")  # 营商环境建设监督局 replies with 卫生健康局's workbook, filled with its own figures
+ODS = "11230109"  # 住房和城乡建设局 saved the workbook as .ods
+CONFIRMED = ("11230107", "fee-unit-suspect", "经电话核实：收费 195345.6 元，折合 19.53456 万元，数字无误。")
+# The coordinator's own report: its narrative and contacts, written into the round once.
+OWN_REPORT = """
+[report]
+narrative = "正文.j2"
+contact = { address = "哈尔滨市阿城区延川大街 1 号", postcode = "150300", phone = "0451-53761766", website = "http://www.hrbac.gov.cn/" }
+"""
+OWN_NARRATIVE = """{% block overview %}{{ year }}年，阿城区人民政府认真贯彻落实《中华人民共和国政府信息公开条例》，\
+全区各部门本年新收政府信息公开申请{{ requests.new.total }}件，办结{{ requests.total.total }}件。{% endblock %}
+{% block problems %}主要问题：个别部门主动公开内容更新不够及时。改进情况：建立每月检查、季度通报机制。{% endblock %}
+{% block other %}本年度全区共发出收费通知{{ processing_fee.notices }}件，实际收取信息处理费{{ processing_fee.collected }}元。{% endblock %}
+"""
 
 
-def _sample_returns(roster) -> dict[str, bytes]:
-    """What the agencies send back: their workbook, filled in by the clerk."""
-    names = {a.code: a.name for a in roster}
+def _command(echo: Callable[[str], None], rnd: Path, title: str, *args: str) -> int:
+    """Run one xltool command in the round, as the coordinator would type it."""
+    from xltool.cli import cli
+
+    echo(f"\n{title}\n$ xltool {shlex.join(args)}")
+    in_round = [] if args[0] == "init" else ["--round", str(rnd)]
+    try:
+        cli.main(list(args) + in_round, prog_name="xltool", standalone_mode=False)
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0
+
+
+def _sample_returns(dist: Path) -> dict[str, bytes]:
+    """What the departments send back: the workbook each received, filled in by its clerk
+    (the mix-up: one department fills another's workbook with its own figures)."""
+    from xltool.form.fill import fill_bytes
+    from xltool.mail.send import find_workbooks
+
+    blank = {code: w.path.read_bytes() for code, w in find_workbooks(dist).by_code.items()}
     out = {}
     for entry in sorted(folder(SAMPLES, "returns").iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".json"):
             continue
         sample = json.loads(entry.read_text(encoding="utf-8"), parse_float=Decimal)
         code = sample["agency"]["code"]
-        out[code] = fill_bytes(workbook_bytes(YEAR, code, names[code]), sample["values"])
+        if code == ODS:
+            continue
+        workbook = blank[MIXUP[1]] if code == MIXUP[0] else blank[code]
+        out[code] = fill_bytes(workbook, sample["values"])
+    out.pop(MIXUP[1], None)  # the department whose workbook was taken sends nothing itself
     return out
 
 
-def _folder(path: Path) -> Path:
-    check_writable_dir(path)
-    return path
-
-
 def run_demo(out: Path, echo: Callable[[str], None]) -> int:
-    from xltool.mail.collect import collect
-    from xltool.mail.compose import Sender
-    from xltool.mail.deliver import Outbox
-    from xltool.mail.remind import remind
     from xltool.mail.samplebox import build_sample_mailbox
-    from xltool.mail.send import send
-    from xltool.mail.sources import open_source
-    from xltool.reports import Narrative, plan, write_reports
-    from xltool.round.annotate import annotate_results
-    from xltool.round.merge import merge_paths, write_merged_workbook
-    from xltool.round.status import render_html, status_paths
-    from xltool.round.verify import summary as verify_summary
-    from xltool.round.verify import verify_paths
+    from xltool.round.roster import load_roster
 
-    check_writable_dir(out)
-    roster_path = out / "0-名单.csv"  # the coordinator's roster, to try the commands on afterwards
-    atomic_write(roster_path, read_bytes(SAMPLES, "roster.csv"))
-    roster = load_roster(roster_path)
-    sender = Sender.parse(SENDER)
-    echo(f"示例：{COORDINATOR[1]}向 {len(roster)} 个部门收集{YEAR}年度政府信息公开工作年度报告。\n")
+    out = out.absolute()
+    first = not (out / NAME).exists()
+    echo(f"示例：{COORDINATOR[1]}向 12 个部门收集{YEAR}年度政府信息公开工作年度报告。本轮工作文件夹：{out}")
+    if first:
+        check_writable_dir(out)
+        roster = out / "名单.csv"  # the coordinator's own roster file; init copies it into the round
+        atomic_write(roster, read_bytes(SAMPLES, "roster.csv"))
+        deadline = (datetime.now(CST) + timedelta(days=30)).date().isoformat()
+        status = _command(echo, out, "⓪ 建立本轮工作文件夹（round.toml 记下年度、名单、截止日期、密钥等，之后的命令不必重复）",
+                          "init", str(out), "--year", str(YEAR), "--roster", str(roster), "--coordinator-code",
+                          COORDINATOR[0], "--coordinator-name", COORDINATOR[1], "--from", SENDER,
+                          "--deadline", deadline)
+        if status:
+            return status
+        with open(out / NAME, "a", encoding="utf-8") as f:
+            f.write(OWN_REPORT)
+        atomic_write(out / "正文.j2", OWN_NARRATIVE.encode("utf-8"))
+    rnd = load_round(out)
+    steps: list[tuple[str, Sequence[str]]] = [
+        ("① 生成填报表：每个部门一个加锁、签名的工作簿 → 下发/", ["generate"]),
+        ("② 发送：演示只写成 .eml 文件 → 发件箱/（加 --smtp 即真正发送）", ["send"]),
+    ]
+    for title, args in steps:
+        _command(echo, out, title, *args)
 
-    dist = _folder(out / "1-下发")
-    generate_roster(roster, YEAR, dist, key=None)
-    sent = send(dist, roster, sender, Outbox(_folder(out / "1-发件箱")), None, None, None)
-    echo(f"① 生成并发送：{len(roster)} 个加锁的填报工作簿 → {dist}；"
-         f"{len(sent.report.sent)} 封邮件（演示只写成 .eml）→ {out / '1-发件箱'}")
-
-    mbox = out / "2-收件箱.mbox"
-    fresh = out / ".2-收件箱.mbox.new"
-    notes = build_sample_mailbox(_sample_returns(roster), roster, fresh)
-    if mbox.exists():  # a second run: the replies came on the first; the same mailbox, collected again
-        fresh.unlink()
-    else:
-        fresh.replace(mbox)
-    echo(f"② 各部门回复：{len(notes)} 封邮件 → {mbox}")
-    for note in notes:
-        echo(f"    {note}")
-
-    collected = out / "3-收集"
-    summary = collect(open_source(str(mbox)), collected, roster)
-    echo(f"③ 收集：新邮件 {summary.new_messages} 封（此前已收 {summary.known_messages} 封），"
-         f"按报表中的单位代码归档，{len(summary.current)} 个单位有当前报表；本次无法识别的附件 "
-         f"{len(summary.unidentified)} 个，超大附件链接 {len(summary.links)} 个 → {collected}")
-
-    results = verify_paths([collected], show_progress=False)
-    annotated = _folder(out / "4-批注")
-    annotate_results(results, annotated)
-    counts = verify_summary(results)
-    echo(f"④ 审核：通过 {counts['ok']}，有警告 {counts['warnings']}，有错误 {counts['errors']}；"
-         f"批注版（标出问题单元格）→ {annotated}")
-    for r in results:
-        if r.findings:
-            first = r.findings[0]
-            echo(f"    {r.agency['name'] if r.agency else r.file}：[{first.code}] {first.message[:70]}…")
-
-    report = status_paths(roster, [collected], show_progress=False)
-    atomic_write(out / "5-报送进度.html", render_html(report).encode("utf-8"))
-    missing = [a.agency.name for a in report.agencies if a.state == "missing"]
-    todo, _ = remind(collected, roster, sender, Outbox(_folder(out / "5-催报邮件")), None, year=YEAR)
-    echo(f"⑤ 进度：未提交 {len(missing)}（{'、'.join(missing)}）；进度页 → {out / '5-报送进度.html'}；"
-         f"催报邮件 {len(todo)} 封（附批注版）→ {out / '5-催报邮件'}")
-
-    merged = merge_paths([collected], roster=roster, show_progress=False)
-    merged_path = out / "6-汇总.xlsx"
-    write_merged_workbook(merged, merged_path, YEAR, *COORDINATOR)
-    echo(f"⑥ 汇总：计入 {len(merged.included)} 份，未计入 {len(merged.excluded)} 份（有错误），"
-         f"未提交 {len(merged.missing)} 个 → {merged_path}")
-    echo(f"    全区本年新收政府信息公开申请 {merged.values['requests.new.total']} 件，"
-         f"办结 {merged.values['requests.total.total']} 件。")
-
-    reports = _folder(out / "7-年度报告")
-    outcome = write_reports(merged_path, plan(reports, "html,md,docx"), Narrative(None))
-    echo(f"⑦ 成文：{len(outcome.written)} 个文件（HTML 供网站发布，DOCX 公文格式，Markdown 供审阅）→ {reports}")
-    echo("")
-    echo(f"完成。全部结果在 {out}")
+    mbox = out / "收件箱.mbox"
+    if not mbox.exists():  # a second run collects the same mailbox again, and nothing twice
+        assert rnd.roster is not None  # init copied it in
+        notes = build_sample_mailbox(_sample_returns(rnd.dist), load_roster(rnd.roster), mbox, SENDER,
+                                     mixups=dict([MIXUP]), ods=[ODS])
+        echo(f"\n③ 各部门回复：{len(notes)} 封邮件 → {mbox.name}")
+        for note in notes:
+            echo(f"    {note}")
+    code, finding, note = CONFIRMED
+    for title, args in [
+        ("④ 收集：按报表中的单位代码归档，核对发件人 → 收到/", ["collect", str(mbox)]),
+        ("⑤ 审核：有问题的另存批注版 → 批注/，审核结果 → 批注/审核结果.json", ["verify"]),
+        ("⑥ 进度：谁未报、谁的报表无法使用、谁错发了报表、谁有错", ["status", "--html", str(out / "报送进度.html")]),
+        ("⑦ 催报：按各单位的情况写信（附空白表或批注版）→ 发件箱/", ["remind"]),
+        ("⑧ 汇总：有错误或数字待确认的报表不计入", ["merge"]),
+        (f"⑨ 确认：电话核实后，确认 {code} 的收费金额", ["confirm", code, finding, "--note", note, "--by", "演示"]),
+        ("⑩ 再次汇总：已确认的报表计入", ["merge"]),
+        ("⑪ 成文：汇总后的年度报告（HTML 供网站发布，DOCX 公文格式，Markdown 供审阅）→ 报告/", ["report"]),
+        ("⑫ 归档：整轮材料打包，附 SHA-256 校验值 → 归档/", ["archive"]),
+    ]:
+        _command(echo, out, title, *args)
+    echo(f"\n完成。全部结果在 {out}；进入该文件夹后可直接运行 xltool status、xltool merge 等命令，不必再给参数。")
     return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run_demo(Path(sys.argv[1] if len(sys.argv) > 1 else "xltool-demo"), print))

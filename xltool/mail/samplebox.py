@@ -56,7 +56,7 @@ def build_sample_mailbox(returns: Mapping[str, bytes], roster: list[Agency] | st
             _wrong_agency(box, agency, returns[agency.code], names.get(mixups[agency.code], mixups[agency.code]))
         if agency.code in ods:
             _ods_reply(box, agency)
-    without = [a for a in agencies if a.code not in returns and a.code not in ods]
+    without = [a for a in agencies if a.code not in returns and a.code not in ods and a.code not in mixups.values()]
     _large_link(box, without[0] if without else with_returns[-1])
     if len(with_returns) > 4:
         _forgot_attachment(box, with_returns[4])
