@@ -113,8 +113,11 @@ def verify(path: PathLike, *, key: bytes | None = None, previous: Previous | Non
 
 
 def verify_paths(paths: Iterable[PathLike], *, key: bytes | None = None, previous: Previous | None = None,
-                 annotate: PathLike | None = None, show_progress: bool = False) -> list[FileResult]:
-    """Files and folders verified on both cores; with `annotate`, annotated copies written there."""
+                 annotate: PathLike | None = None, show_progress: bool = False, roster: Roster | None = None,
+                 confirmations: PathLike | None = None) -> list[FileResult]:
+    """Files and folders verified on both cores; with `annotate`, annotated copies written there.
+    With `roster`, a workbook a collected folder got from another roster agency's address gets
+    `sender-mismatch` (unless `confirmations`, the round's 确认记录.json, says it was legitimate)."""
     from xltool.round.annotate import annotate_results
     from xltool.round.verify import verify_paths as run
     from xltool.util import check_writable_dir, refuse_overlap
@@ -123,7 +126,8 @@ def verify_paths(paths: Iterable[PathLike], *, key: bytes | None = None, previou
     if annotate is not None:
         refuse_overlap(annotate, [*paths, previous if not isinstance(previous, Mapping) else None], output_is_dir=True,
                        writes_returns=True)
-    results = run(paths, key=key, previous=_previous(previous), show_progress=show_progress)
+    results = run(paths, key=key, previous=_previous(previous), show_progress=show_progress,
+                  roster=_agencies(roster), confirmations=confirmations)
     if annotate is not None:
         check_writable_dir(Path(annotate))
         annotate_results(results, Path(annotate))
@@ -132,28 +136,35 @@ def verify_paths(paths: Iterable[PathLike], *, key: bytes | None = None, previou
 
 def merge(paths: Iterable[PathLike], *, roster: Roster | None = None, key: bytes | None = None,
           allow_errors: bool = False, output: PathLike | None = None, agency_code: str | None = None,
-          agency_name: str | None = None) -> MergeResult:
-    """The returns consolidated; with `output`, the merged workbook written there too."""
+          agency_name: str | None = None, confirmations: PathLike | None = None,
+          previous: Previous | None = None) -> MergeResult:
+    """The returns consolidated; with `output`, the merged workbook written there too. A return
+    with a figure warning counts only when `confirmations` (the round's 确认记录.json) confirms it."""
     from xltool.form.generate import checked_code
     from xltool.round.merge import DEFAULT_CODE, merge_paths, write_merged_workbook
     from xltool.util import output_lock, refuse_overlap
 
     paths = list(paths)
     if output is None:
-        return merge_paths(paths, roster=_agencies(roster), key=key, allow_errors=allow_errors, show_progress=False)
+        return merge_paths(paths, roster=_agencies(roster), key=key, allow_errors=allow_errors, show_progress=False,
+                           confirmations=confirmations, previous=_previous(previous))
     code = checked_code(agency_code or DEFAULT_CODE)
     refuse_overlap(output, [*paths, roster if isinstance(roster, (str, os.PathLike)) else None], output_is_dir=False)
     with output_lock(Path(output).parent, "另一个 xltool merge"):
-        result = merge_paths(paths, roster=_agencies(roster), key=key, allow_errors=allow_errors, show_progress=False)
+        result = merge_paths(paths, roster=_agencies(roster), key=key, allow_errors=allow_errors, show_progress=False,
+                             confirmations=confirmations, previous=_previous(previous))
         write_merged_workbook(result, output, code=code, name=agency_name)
     return result
 
 
-def status(roster: Roster, paths: Iterable[PathLike], *, key: bytes | None = None) -> StatusReport:
-    """Who is missing, who passed, who failed and why."""
+def status(roster: Roster, paths: Iterable[PathLike], *, key: bytes | None = None, deadline: date | None = None,
+           confirmations: PathLike | None = None, previous: Previous | None = None) -> StatusReport:
+    """Who is missing, whose reply is unusable or another agency's, who passed, who failed and
+    why; `overdue` from the day after `deadline`."""
     from xltool.round.status import status_paths
 
-    return status_paths(_agencies(roster) or [], paths, key=key, show_progress=False)
+    return status_paths(_agencies(roster) or [], paths, key=key, deadline=deadline, confirmations=confirmations,
+                        previous=_previous(previous), show_progress=False)
 
 
 def report(input_path: PathLike, output: PathLike, *, formats: str | None = None, narrative: PathLike | None = None,

@@ -170,7 +170,9 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
         refuse_overlap(annotate, [*paths, previous], output_is_dir=True, writes_returns=True)
     key = read_secret(key_file, "XLTOOL_KEY")
     prev = load_previous(previous) if previous else None
-    results = verify_paths(paths, key=key, previous=prev, show_progress=not as_json)
+    results = verify_paths(paths, key=key, previous=prev, show_progress=not as_json,
+                           roster=load_roster(rnd.roster) if rnd is not None and rnd.roster else None,
+                           confirmations=rnd.confirmations if rnd is not None else None)
     if annotate:
         from xltool.round.annotate import annotate_results
         check_writable_dir(Path(annotate))

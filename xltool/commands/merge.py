@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -128,8 +129,10 @@ def _print_merge(result, out: Path) -> None:
     for a in result.missing:
         state, reason = result.missing_state(a)
         click.echo(f"  {STATE_TEXT[state]}  {a.name}（{a.code}）{a.email}" + (f"  {reason}" if reason else ""))
-    click.echo(f"计入 {len(result.included)} 份，未计入 {len(result.excluded)} 份，未提交 {len(result.missing)} 个单位，"
-               f"重复报送 {len(result.duplicates)} 个单位。")
+    states = Counter(result.missing_state(a)[0] for a in result.missing)
+    without = "、".join(f"{STATE_TEXT[s]} {n}" for s, n in states.items())
+    click.echo(f"计入 {len(result.included)} 份，未计入 {len(result.excluded)} 份，没有可用报表的单位 {len(result.missing)} 个"
+               + (f"（{without}）" if without else "") + f"，重复报送 {len(result.duplicates)} 个单位。")
 
 
 def _status_defaults(rnd, p) -> None:
