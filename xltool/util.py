@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from xltool.errors import UsageError
 
@@ -33,11 +33,19 @@ def find_soffice() -> str | None:
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write a file so that a crash leaves the old file or none, never half a file."""
+    with atomic_file(path) as f:
+        f.write(data)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike, suffix: str = ".part") -> Iterator[BinaryIO]:
+    """A file (open for writing and reading back) that takes the place of `path` only when the
+    block ends without an error; for outputs streamed rather than held in memory."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".xltool-", suffix=".part", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".xltool-", suffix=suffix, dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        with os.fdopen(fd, "w+b") as f:
+            yield f
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
         os.replace(tmp, path)
     except BaseException:

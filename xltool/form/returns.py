@@ -28,6 +28,10 @@ from xltool.office.container import DEFAULT_LIMITS, ContainerError
 from xltool.office.xlsx import load_book
 from xltool.util import NotRegularFile, read_regular
 
+# What a return may be saved as: Excel's workbooks and templates, macro-enabled or not, the old
+# .xls, and WPS's .et.
+RETURN_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xltx", ".xltm", ".et")
+
 META_SHEET = "_xltool"
 
 

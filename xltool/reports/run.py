@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from xltool.errors import UsageError
-from xltool.form.returns import read_return
+from xltool.form.returns import RETURN_SUFFIXES, read_return
 from xltool.office.container import ContainerError
 from xltool.reports import pdf
 from xltool.reports.docx import render_docx
@@ -34,7 +34,7 @@ from xltool.reports.model import (
     with_contacts,
 )
 from xltool.reports.narrative import TemplateProblem
-from xltool.round.verify import RETURN_SUFFIXES, duplicates, expand, superseded_note, verify_path, verify_paths
+from xltool.round.verify import duplicates, expand, superseded_note, verify_path, verify_paths
 from xltool.util import (
     atomic_write,
     bounded_filename,

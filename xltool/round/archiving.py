@@ -20,7 +20,6 @@ import json
 import os
 import stat
 import struct
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from typing import Any, BinaryIO
 from xltool.errors import UsageError
 from xltool.office.container import DEFAULT_LIMITS, RATIO_FLOOR
 from xltool.round import folder as rf
-from xltool.util import atomic_write, check_writable_dir, no_surrogates, refuse_overlap, safe_filename
+from xltool.util import atomic_file, atomic_write, check_writable_dir, no_surrogates, refuse_overlap, safe_filename
 
 MANIFEST = "归档清单.json"
 FORMAT = "xltool-round-archive"
@@ -182,30 +181,14 @@ def pack(rnd: rf.Round, output: Path | None = None) -> Packed:
                    output_is_dir=False)
     check_writable_dir(target.parent)
     key = _Key(rnd)
-    fd, tmp = tempfile.mkstemp(prefix=".xltool-", suffix=".zip.part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w+b") as raw:
-            members, skipped = _write_zip(raw, rnd, key, {target, sum_file(target)})
-            raw.flush()
-            os.fsync(raw.fileno())
-            raw.seek(0)
-            digest, size = _sha256_stream(raw)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_file(target, ".zip.part") as raw:
+        members, skipped = _write_zip(raw, rnd, key, {target, sum_file(target)})
+        raw.flush()
+        os.fsync(raw.fileno())
+        raw.seek(0)
+        digest, size = _sha256_stream(raw)
     atomic_write(sum_file(target), f"{digest}  {target.name}\n".encode())
     return Packed(target, digest, size, members, skipped)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _write_zip(raw: BinaryIO, rnd: rf.Round, key: _Key, outputs: set[Path]) -> tuple[int, list[dict[str, str]]]:

@@ -46,6 +46,16 @@ class Coordinator:
     sender: str  # "某某区政务公开办 <gkb@example.gov.cn>"
 
 
+class _At:
+    """A path inside the round folder, read as an attribute of the Round."""
+
+    def __init__(self, *parts: str):
+        self.parts = parts
+
+    def __get__(self, rnd: Round, owner: type | None = None) -> Path:
+        return rnd.root.joinpath(*self.parts)
+
+
 @dataclass(frozen=True)
 class Round:
     """A round folder as round.toml describes it; every path absolute."""
@@ -61,56 +71,14 @@ class Round:
     narrative: Path | None = None  # the coordinator's own report: its narrative template
     contact: dict[str, str] = field(default_factory=dict)  # and its contact details
 
-    @property
-    def config(self) -> Path:
-        return self.root / NAME
+    config = _At(NAME)
+    dist, outbox, received, imported = _At(DIST), _At(OUTBOX), _At(RECEIVED), _At(IMPORTED)
+    annotated, findings, confirmations = _At(ANNOTATED), _At(ANNOTATED, FINDINGS), _At(CONFIRMATIONS)
+    merged, merged_json = _At(MERGED, MERGED_BOOK), _At(MERGED, MERGED_JSON)
+    reports, archives = _At(REPORTS), _At(ARCHIVE)
 
     def folder(self, name: str) -> Path:
         return self.root / name
-
-    @property
-    def dist(self) -> Path:
-        return self.root / DIST
-
-    @property
-    def outbox(self) -> Path:
-        return self.root / OUTBOX
-
-    @property
-    def received(self) -> Path:
-        return self.root / RECEIVED
-
-    @property
-    def imported(self) -> Path:
-        return self.root / IMPORTED
-
-    @property
-    def annotated(self) -> Path:
-        return self.root / ANNOTATED
-
-    @property
-    def findings(self) -> Path:
-        return self.root / ANNOTATED / FINDINGS
-
-    @property
-    def confirmations(self) -> Path:
-        return self.root / CONFIRMATIONS
-
-    @property
-    def merged(self) -> Path:
-        return self.root / MERGED / MERGED_BOOK
-
-    @property
-    def merged_json(self) -> Path:
-        return self.root / MERGED / MERGED_JSON
-
-    @property
-    def reports(self) -> Path:
-        return self.root / REPORTS
-
-    @property
-    def archives(self) -> Path:
-        return self.root / ARCHIVE
 
     def returns(self) -> list[Path]:
         """What verify, status, remind and merge read when no PATH is given: 收到/ and 导入/."""

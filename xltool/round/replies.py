@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xltool.form.returns import RETURN_SUFFIXES
 from xltool.round.dates import parse_time
 from xltool.round.manifest import RETURN_ACTIONS, agencies, load
 from xltool.round.roster import Agency, by_address
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from xltool.round.confirm import Confirmation, Confirmations
 
 SENDER_MISMATCH = "sender-mismatch"
-RETURN_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xltx", ".xltm", ".et")  # as verify's; kept here to avoid a cycle
 ODS_KIND = "ODS 表格"  # collect's kind for an OpenDocument spreadsheet
 
 

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from xltool.round.roster import Agency
 
 PARALLEL_FROM = 24
-RETURN_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xltx", ".xltm", ".et")
 
 
 @dataclass
