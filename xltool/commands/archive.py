@@ -3,6 +3,7 @@ archive. A thin layer over xltool.round.archiving."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -53,12 +54,16 @@ def archive(output: str | None, check_file: str | None, expected: str | None, as
                 click.echo(f"提示：{item['path']}：{item['reason']}。", err=True)
             click.echo(f"已归档 {packed.members} 个文件到 {packed.file}（{packed.size} 字节）。")
             click.echo(f"SHA-256：{packed.sha256}")
+            shown = os.path.relpath(packed.file) if packed.file.is_relative_to(Path.cwd()) else packed.file
             click.echo(f"请把这个 SHA-256 登记在归档台账上（也已写入 {packed.sum_file.name}）；"
-                       f"核对：xltool archive --check {packed.file.name} --sha256 {packed.sha256}")
+                       f"核对：xltool archive --check {shown} --sha256 {packed.sha256}")
         return
     if output is not None:
         raise UsageError("-o 用于打包；核对归档（--check）时不写任何文件。")
-    result = check(Path(check_file), expected)
+    target = Path(check_file)
+    if not target.exists() and rnd is not None and (rnd.archives / target).is_file():
+        target = rnd.archives / target  # named as it lies in the round's 归档/
+    result = check(target, expected)
     if as_json:
         print_json(result.to_json())
     else:

@@ -14,6 +14,8 @@ from xltool.errors import UsageError
 from xltool.findings import STATE_TEXT
 from xltool.util import atomic_write, check_writable_dir, output_lock, read_secret, refuse_overlap
 
+NO_ADDRESS = "（名单中没有邮箱）"
+
 
 def _existing(paths: tuple[str, ...]) -> None:
     missing = [p for p in paths if not Path(p).exists()]
@@ -128,7 +130,7 @@ def _print_merge(result, out: Path) -> None:
             click.echo(f"  重复报送  {d.name}（{d.code}）未采用 {Path(f).name}：{note}")
     for a in result.missing:
         state, reason = result.missing_state(a)
-        click.echo(f"  {STATE_TEXT[state]}  {a.name}（{a.code}）{a.email}" + (f"  {reason}" if reason else ""))
+        click.echo(f"  {STATE_TEXT[state]}  {a.name}（{a.code}）{a.email or NO_ADDRESS}" + (f"  {reason}" if reason else ""))
     states = Counter(result.missing_state(a)[0] for a in result.missing)
     without = "、".join(f"{STATE_TEXT[s]} {n}" for s, n in states.items())
     click.echo(f"计入 {len(result.included)} 份，未计入 {len(result.excluded)} 份，没有可用报表的单位 {len(result.missing)} 个"
@@ -186,7 +188,7 @@ def status(roster: str | None, paths: tuple[str, ...], as_json: bool, html_file:
         return
     for a in in_order(report.agencies):
         click.echo(f"{STATE_TEXT[a.state]}{'（逾期）' if a.overdue else ''}  {a.agency.name}（{a.agency.code}）  "
-                   f"{a.agency.email}  {a.file or ''}" + (f"  附件：{'、'.join(a.attachments)}" if a.attachments else ""))
+                   f"{a.agency.email or NO_ADDRESS}  {a.file or ''}" + (f"  附件：{'、'.join(a.attachments)}" if a.attachments else ""))
         if a.reason:
             click.echo(f"    原因：{a.reason}")
         for f in a.findings[:3]:

@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 from xltool.errors import UsageError
 from xltool.office.container import DEFAULT_LIMITS, RATIO_FLOOR
 from xltool.round import folder as rf
+from xltool.round.dates import CST
 from xltool.util import atomic_file, atomic_write, check_writable_dir, no_surrogates, refuse_overlap, safe_filename
 
 MANIFEST = "归档清单.json"
@@ -72,7 +73,7 @@ def sum_file(zip_path: Path) -> Path:
 
 def default_output(rnd: rf.Round, today: datetime | None = None) -> Path:
     """归档/<year>年度_<coordinator name>_<YYYYMMDD>.zip"""
-    day = (today or datetime.now()).strftime("%Y%m%d")
+    day = (today or datetime.now(CST)).strftime("%Y%m%d")
     return rnd.archives / f"{rnd.year}年度_{safe_filename(rnd.coordinator.name)}_{day}.zip"
 
 
@@ -209,7 +210,7 @@ def _write_zip(raw: BinaryIO, rnd: rf.Round, key: _Key, outputs: set[Path]) -> t
                 if key.is_content(head, st.st_size):
                     continue
                 entries.append(_add(zf, arcname, source, head, st))
-        manifest = {"format": FORMAT, "version": 1, "created": datetime.now().astimezone().isoformat(timespec="seconds"),
+        manifest = {"format": FORMAT, "version": 1, "created": datetime.now(CST).isoformat(timespec="seconds"),
                     "round": _round_facts(rnd), "members": entries, "skipped": skipped}
         zf.writestr(_member_info(MANIFEST, datetime.now().timestamp()),
                     json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
@@ -359,6 +360,8 @@ def check(path: Path, expected_sum: str | None = None) -> Checked:
     expected = _expected_sum(expected_sum)
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed below, after the zip that reads it
+    except FileNotFoundError:
+        raise UsageError(f"找不到归档文件 {path}。") from None
     except OSError as e:
         raise UsageError(f"无法读取归档文件 {path}：{e.strerror or e}。") from None
     with f:
