@@ -27,6 +27,7 @@ from typing import Any, TypeAlias
 
 from xltool.mail.compose import Deadline, Sender, cn_date, compose, render, today
 from xltool.mail.deliver import DeliveryReport, MessageFailed, Outgoing, SendLog, deliver_all
+from xltool.round.replies import Mixup, Unusable
 from xltool.round.roster import Agency
 from xltool.util import safe_filename
 
@@ -43,8 +44,8 @@ class Case:
     findings: list[Any] = field(default_factory=list)
     year: int | None = None
     reason: str | None = None  # status's reason, in Chinese
-    mixups: list[Any] = field(default_factory=list)  # xltool.round.replies.Mixup
-    unusable: list[Any] = field(default_factory=list)  # xltool.round.replies.Unusable
+    mixups: list[Mixup] = field(default_factory=list)
+    unusable: list[Unusable] = field(default_factory=list)
 
 
 def cases(paths: Path | Sequence[Path], agencies: list[Agency], key: bytes | None, *, confirmations: Any = None,
@@ -59,9 +60,8 @@ def cases(paths: Path | Sequence[Path], agencies: list[Agency], key: bytes | Non
                           show_progress=False)
     out = []
     for state in report.chase():
-        case = Case(state.agency, state.state, reason=getattr(state, "reason", None),
-                    mixups=[m for m in getattr(state, "mixups", ()) if not m.confirmed],
-                    unusable=list(getattr(state, "unusable", ())))
+        case = Case(state.agency, state.state, reason=state.reason,
+                    mixups=[m for m in state.mixups if not m.confirmed], unusable=list(state.unusable))
         if state.state == "errors" and state.file is not None:
             result = verify_path(state.file, key=key, previous=previous)
             case.file = Path(state.file)
