@@ -138,6 +138,15 @@ class Report:
     def values(self) -> dict[str, Any]:
         return self.data.values
 
+    @property
+    def title_lines(self) -> tuple[str, ...]:
+        """The title as printed: the agency name on its line(s), then 「{year}年政府信息公开工作年度报告」
+        whole on the next, as the reference report prints it (GB/T 9704: never break inside a word)."""
+        name = self.data.name
+        if name and self.title.startswith(name) and len(self.title) > len(name):
+            return name, self.title[len(name):]
+        return (self.title,)
+
     def texts(self) -> tuple[str, ...]:
         """Everything a reader sees, in order: to check that a rendering lost nothing."""
         out = [self.title, *self.preamble]

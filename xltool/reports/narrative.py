@@ -209,6 +209,11 @@ class Compiled:
     where: str
     filename: str
     template: Any  # jinja2.Template
+    source: str = ""
+    blocks: bool = False
+
+    def __reduce__(self):  # to a worker process as its source, compiled there once
+        return _recompiled, (self.source, self.where, self.blocks)
 
 
 def _reject(node: nodes.Node, where: str, blocks: bool) -> None:
@@ -255,7 +260,12 @@ def compile_text(source: str, where: str, *, blocks: bool = False) -> Compiled:
         raise TemplateProblem(where, e.lineno, f"模板错误（{e.message}）") from None
     except (RecursionError, SyntaxError, MemoryError):  # Python's own compiler: 300 terms in one expression
         raise TemplateProblem(where, None, _TOO_DEEP) from None
-    return Compiled(where, filename, ENV.template_class.from_code(ENV, code, ENV.make_globals(None)))
+    return Compiled(where, filename, ENV.template_class.from_code(ENV, code, ENV.make_globals(None)), source, blocks)
+
+
+@functools.lru_cache(maxsize=8)
+def _recompiled(source: str, where: str, blocks: bool) -> Compiled:
+    return compile_text(source, where, blocks=blocks)
 
 
 def _template_line(compiled: Compiled, tb: TracebackType | None) -> int | None:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 from xltool.errors import UsageError
-from xltool.form.returns import RETURN_SUFFIXES, read_return
+from xltool.form.returns import RETURN_SUFFIXES, Return, read_return
 from xltool.office.container import ContainerError
 from xltool.reports import pdf
 from xltool.reports.docx import render_docx
@@ -40,6 +40,7 @@ from xltool.util import (
     bounded_filename,
     check_writable_dir,
     output_lock,
+    parallel_map,
     progress,
     refuse_overlap,
     safe_filename,
@@ -49,6 +50,7 @@ FORMATS = ("html", "docx", "md", "pdf")
 DEFAULT_FORMATS = ("html", "docx", "md")  # those that need no outside program
 SUFFIXES = {".html": "html", ".htm": "html", ".docx": "docx", ".md": "md", ".pdf": "pdf"}
 SHOWN_PROBLEMS = 3
+PARALLEL_FROM, CHUNK = 16, 8  # agencies before worker processes pay; agencies a worker takes at a time
 NAME_CHARS, CODE_CHARS = 60, 40  # of a report's file name, <code>_<name>.<ext>; bytes bounded too
 
 
@@ -131,10 +133,25 @@ class Own:
 
 @dataclass(frozen=True)
 class Source:
-    """One agency's input, loaded when its turn comes (a folder may hold thousands)."""
+    """One agency's input, loaded when its turn comes (a folder may hold thousands): a return
+    (`file`, its error messages, and the parsed `ret` when verify kept it) or read `data`.
+    Without `ret` and `data` it is small and goes to a worker process as it is."""
 
     label: str
-    load: Callable[[], ReportData]
+    file: str | None = None
+    problems: tuple[str, ...] = ()
+    ret: Return | None = field(default=None, compare=False, repr=False)
+    data: ReportData | None = field(default=None, compare=False, repr=False)
+
+    def load(self) -> ReportData:
+        if self.data is not None:
+            return self.data
+        assert self.file is not None
+        return from_return(self.ret if self.ret is not None else read_return(self.file), list(self.problems))
+
+    @property
+    def portable(self) -> bool:
+        return self.data is None and self.file is not None
 
 
 def _who(result) -> str:
@@ -189,7 +206,7 @@ def sources(path: str | Path, allow_errors: bool, outcome: Outcome) -> list[Sour
         elif _errors(result) and not allow_errors:
             outcome.refused.append(_refusal(result))
         else:
-            out.append(Source(_who(result), _loader(result)))
+            out.append(Source(_who(result), str(result.file), tuple(_errors(result)), result.ret))
     return out
 
 
@@ -198,21 +215,13 @@ def _unreadable(result) -> Exception:
     return ContainerError("file-unreadable", f"{Path(result.file).name}：{message}")
 
 
-def _loader(result) -> Callable[[], ReportData]:
-    problems = _errors(result)
-    if result.ret is not None:
-        ret = result.ret
-        return lambda: from_return(ret, problems)
-    return lambda: from_return(read_return(result.file), problems)
-
-
 def _checked_json(data: ReportData, allow_errors: bool, outcome: Outcome) -> list[Source]:
     label = f"{data.name}（{data.code}）"
     if data.problems and not allow_errors:
         outcome.refused.append(f"{label}：{'；'.join(data.problems)}，未生成报告。"
                                "（请补全后重新导出；确需先出草稿的，加 --allow-errors。）")
         return []
-    return [Source(label, lambda: data)]
+    return [Source(label, data=data)]
 
 
 # -- outputs ------------------------------------------------------------------------------
@@ -224,14 +233,49 @@ RENDERERS: dict[str, Callable[[Report, Plan], bytes]] = {
 }
 
 
-def _write(report: Report, p: Plan, outcome: Outcome, pdf_jobs: list[pdf.PdfJob]) -> None:
+@dataclass
+class Done:
+    """What writing one agency's reports gave: sent back from a worker process, so small."""
+
+    label: str
+    written: list[Path] = field(default_factory=list)
+    draft: bool = False
+    unfilled: tuple[str, ...] = ()
+    failed: str | None = None
+    pdf_jobs: list[pdf.PdfJob] = field(default_factory=list)
+
+
+def report_one(source: Source, p: Plan, narrative: Narrative, own: Own | None, input_path: str | Path) -> Done:
+    """Compose one agency's report and write every format but PDF (returned as a job, converted
+    in batches); a narrative that fails on this agency's figures is `failed` (raised for one file)."""
+    data = source.load()
+    words = narrative
+    if own is not None and own.matches(input_path, data):
+        data, words = own.apply(data), own.narrative
+    done = Done(source.label)
+    try:
+        report = compose(data, words)
+    except TemplateProblem as e:  # the coordinator's template failed on this agency's figures
+        if p.single:
+            raise
+        done.failed = f"{source.label}：未生成报告。{e}"
+        return done
+    done.draft, done.unfilled = report.draft, report.unfilled
+    docx: bytes | None = None
     for fmt in p.formats:
         target = p.target(report.data, fmt)
+        if fmt in ("docx", "pdf"):
+            docx = docx or render_docx(report)
         if fmt == "pdf":
-            pdf_jobs.append(pdf.PdfJob(render_docx(report), target, report.texts()))
+            done.pdf_jobs.append(pdf.PdfJob(docx or b"", target, report.texts()))
             continue
-        atomic_write(target, RENDERERS[fmt](report, p))
-        outcome.written.append(target)
+        atomic_write(target, docx if fmt == "docx" and docx else RENDERERS[fmt](report, p))
+        done.written.append(target)
+    return done
+
+
+def _report_task(task: tuple[Source, Plan, Narrative, Own | None, str]) -> Done:
+    return report_one(*task)
 
 
 def write_reports(input_path: str | Path, p: Plan, narrative: Narrative, *, allow_errors: bool = False,
@@ -251,23 +295,24 @@ def write_reports(input_path: str | Path, p: Plan, narrative: Narrative, *, allo
 
 def _compose_all(todo: list[Source], p: Plan, narrative: Narrative, outcome: Outcome, own: Own | None,
                  input_path: str | Path) -> None:
+    """Every agency's reports: in worker processes on every core when there are many (each
+    re-reads its return; the document and tables that are the same for all are built once per
+    process), then the PDFs in batches, one LibreOffice start per worker."""
+    if len(todo) >= PARALLEL_FROM and all(s.portable for s in todo):
+        tasks = [(replace(s, ret=None), p, narrative, own, str(input_path)) for s in todo]
+        results = parallel_map(_report_task, tasks, "成文", parallel_from=PARALLEL_FROM, chunksize=CHUNK)
+    else:
+        results = [report_one(s, p, narrative, own, input_path) for s in progress(todo, len(todo), "成文")]
     pdf_jobs: list[pdf.PdfJob] = []
-    for source in progress(todo, len(todo), "成文"):
-        data = source.load()
-        words = narrative
-        if own is not None and own.matches(input_path, data):
-            data, words = own.apply(data), own.narrative
-        try:
-            report = compose(data, words)
-        except TemplateProblem as e:  # the coordinator's template failed on this agency's figures
-            if p.single:
-                raise
-            outcome.failed.append(f"{source.label}：未生成报告。{e}")
+    for done in results:
+        if done.failed:
+            outcome.failed.append(done.failed)
             continue
-        if report.draft:
-            outcome.drafts.append(source.label)
-        if report.unfilled:
-            outcome.unfilled.append((source.label, report.unfilled))
-        _write(report, p, outcome, pdf_jobs)
+        if done.draft:
+            outcome.drafts.append(done.label)
+        if done.unfilled:
+            outcome.unfilled.append((done.label, done.unfilled))
+        outcome.written += done.written
+        pdf_jobs += done.pdf_jobs
     pdf.write_pdfs(pdf_jobs)
     outcome.written += [job.target for job in pdf_jobs]
