@@ -24,7 +24,8 @@ STYLES = {
               "font-family:'FangSong','仿宋_GB2312','仿宋','Noto Serif CJK SC','Source Han Serif SC',"
               "'Songti SC','SimSun',serif;font-size:16px",
     "title": "text-align:center;font-size:1.6em;font-weight:bold;line-height:1.5;margin:.5em 0 1em;"
-             "font-family:'方正小标宋简体','FZXiaoBiaoSong-B05S','Noto Serif CJK SC','SimSun',serif",
+             "font-family:'方正小标宋简体','FZXiaoBiaoSong-B05S','Noto Serif CJK SC','SimSun',serif;"
+             "word-break:keep-all;overflow-wrap:anywhere",  # whole words a line; a name wider than a phone still wraps
     "draft": "color:#b00;border:2px solid #b00;padding:.4em .8em;margin:1em 0;text-align:center;font-weight:bold",
     "heading": "font-size:1.15em;font-weight:bold;margin:1.4em 0 .6em;text-indent:2em;"
                "font-family:'黑体','SimHei','Noto Sans CJK SC','Source Han Sans SC','PingFang SC',sans-serif",
@@ -86,5 +87,5 @@ def render_html(report: Report, fragment: bool = False) -> bytes:
     template = _ENV.get_template("page.html.j2")
     tables = {s.table.id: table_view(s.table, report.values) for s in report.sections if s.table}
     html = template.render(report=report, tables=tables, fragment=fragment, css=_css(fragment),
-                           stylesheet=stylesheet(), draft_word=DRAFT, draft_note=DRAFT_NOTE)
+                           stylesheet=stylesheet(), draft_word=DRAFT, draft_note=DRAFT_NOTE, wbr=Markup("<wbr>"))
     return html.encode("utf-8")
