@@ -209,6 +209,8 @@ class Move:
         head = re.sub(r'<dimension ref="([^"]*)"', lambda m: f'<dimension ref="{self.refs(m[1])}"', head)
         rows = []
         for row in re.findall(r"<row [^>]*?(?:/>|>.*?</row>)", data, re.S):
+            if row.endswith("/>"):  # an empty row with only a height, as Excel and XlsxWriter write it
+                row = row[:-2] + "></row>"
             r = int(re.search(r' r="(\d+)"', row)[1]) - 1
             if self.axis == 0:
                 moved = self.index(r)

@@ -24,6 +24,12 @@ META_FIELDS = ("form", "form_version", "year", "agency_code", "agency_name", "si
 
 GRID_TOP = 3  # tables start below a title row, the agency row and a spacer
 
+# Print: A4 with half-inch side margins leaves 7.27 in across in portrait, 10.69 in in landscape;
+# in Excel's column units (7 px of the default font, 96 px an inch) a portrait page takes 98,
+# minus the room LibreOffice's wider fallback fonts need. Sheets fit to one page across anyway.
+PORTRAIT_WIDTH = 84.0
+NARRATIVE_HEIGHT = 110  # points: each narrative box, so that 正文 prints on one A4 page
+
 
 @dataclass(frozen=True)
 class Item:
@@ -51,15 +57,17 @@ class SheetSetup:
     widths: dict[int, float] = field(default_factory=dict)
     heights: dict[int, float] = field(default_factory=dict)
     landscape: bool = False
-    repeat_rows: tuple[int, int] | None = None
+    repeat_rows: tuple[int, int] | None = None  # printed at the top of every page of the sheet
     hidden: str | None = None  # "very" for the metadata sheet
 
 
 @dataclass
 class Layout:
     spec: Spec
-    sheets: list[SheetSetup]
+    sheets: list[SheetSetup]  # in the order of their parts: xl/worksheets/sheet1.xml, sheet2.xml, …
     items: list[Item]
+    order: list[str]  # the sheets' names as the workbook lists them, in the order they print
+
 
     @functools.cached_property
     def by_key(self) -> dict[str, Item]:
@@ -86,6 +94,8 @@ class Layout:
 
 
 LABEL_STYLES = {"title", "block", "corner", "header", "rowhead", "label", "field_label"}
+HEADINGS = {"title", "title_name", "subtitle"}  # sized by hand, not by _fit_heights
+FONT_SIZES = {"check_text": 9}  # points, where the writer's style is not 11 (the check list is small print)
 
 
 def _input_style(cell: DataCell) -> str:
@@ -151,15 +161,20 @@ class _Builder:
 
     # -- sheets ------------------------------------------------------------------------
     def instructions(self) -> None:
-        s = self.sheet(self.spec.sheets["instructions"], widths={0: 100})
-        title = f"{AGENCY_NAME}{{year}}年{self.spec.title}（填报用表）"
-        self.put(s.name, 0, 0, "title", text=title)
+        # Four columns under merged lines, not one wide column: LibreOffice counts the pages of a
+        # sheet by column breaks, so a single column wider than the page is clipped, not shrunk.
+        widths = {c: PORTRAIT_WIDTH / 4 for c in range(4)}
+        s = self.sheet(self.spec.sheets["instructions"], widths=widths)
+        # The agency's name on a line of its own and the title on the next: whole words per line.
+        self.put(s.name, 0, 0, "title_name", text=AGENCY_NAME, colspan=4)
+        self.put(s.name, 1, 0, "subtitle", text=f"{{year}}年{self.spec.title}（填报用表）", colspan=4)
+        s.heights[0], s.heights[1] = 42, 24
         for n, line in enumerate(self.spec.raw.get("instructions", ()), start=2):
-            self.put(s.name, n, 0, "note_bold" if n == 2 else "note", text=line)
-            s.heights[n] = 36 if n > 2 else 20
+            self.put(s.name, n, 0, "note_bold" if n == 2 else "note", text=line, colspan=4)
+            s.heights[n] = 36 if n > 2 else 24
 
     def identity(self) -> None:
-        s = self.sheet(self.spec.sheets["identity"], widths={0: 18, 1: 60})
+        s = self.sheet(self.spec.sheets["identity"], widths={0: 18, 1: PORTRAIT_WIDTH - 18})
         self.put(s.name, 0, 0, "title", text="基本信息", colspan=2)
         rows = [("单位名称", AGENCY_NAME), ("单位代码", AGENCY_CODE), ("统计年度", "{year}"),
                 ("报告格式", f"{self.spec.basis}（{self.spec.version}年版）")]
@@ -180,6 +195,7 @@ class _Builder:
                 cap = 40 if g.role in ("rowhead", "corner") else 16
                 widths[g.col] = max(widths[g.col], min(cap, want / max(1, g.rowspan) if g.role == "rowhead" else want))
         s = self.sheet(table.sheet, widths=widths, landscape=table.width > 6)
+        s.heights[GRID_TOP - 1] = 6  # the spacer: table two fills a landscape page
         top = GRID_TOP
         if table.header_rows:
             s.repeat_rows = (top, top + table.header_rows - 1)
@@ -203,17 +219,20 @@ class _Builder:
         self.put(sheet, row, max(1, width - 1), "agency_right", text="{year}年度")
 
     def narrative(self) -> None:
-        s = self.sheet(self.spec.sheets["narrative"], widths={0: 30, 1: 20, 2: 20, 3: 20})
+        s = self.sheet(self.spec.sheets["narrative"], widths={0: 26, 1: 18, 2: 18, 3: 18})
+        s.repeat_rows = (0, 1)  # the agency's name and the year on every page of it
         texts = self.spec.workbook
         self.put(s.name, 0, 0, "title", text=texts["narrative_title"], colspan=4)
         self.agency_row(s.name, 1, 4)
+        s.heights[2] = 8
         r = 3
         for cell in self.spec.fields_on("narrative"):
             if cell.type == "narrative":
                 self.put(s.name, r, 0, "field_label", text=cell.label, colspan=4)
                 self.put(s.name, r + 1, 0, "hint", text="（" + cell.hint + "）", colspan=4)
                 self.put(s.name, r + 2, 0, "input_narrative", key=cell.key, colspan=4)
-                s.heights[r + 2] = 220
+                s.heights[r + 2] = NARRATIVE_HEIGHT
+                s.heights[r + 3] = 8
                 r += 4
         self.put(s.name, r, 0, "field_label", text=texts["fee_heading"], colspan=4)
         r += 1
@@ -223,6 +242,11 @@ class _Builder:
                 self.put(s.name, r, 1, _input_style(cell), key=cell.key)
                 r += 1
         r += 2
+        # The signature and seal block, under the agency's name and the year, on the page of the
+        # fee figures: a signed page that says whose return it is.
+        s.heights[r - 2] = 12
+        self.put(s.name, r - 1, 0, "signed_by", text=f"填报单位：{AGENCY_NAME}（{{year}}年度）", colspan=4)
+        s.heights[r - 1] = 30
         preparer, reviewer, head, seal = texts["signatures"]
         self.put(s.name, r, 0, "label", text=preparer)
         self.put(s.name, r, 2, "label", text=reviewer)
@@ -230,10 +254,13 @@ class _Builder:
         self.put(s.name, r + 2, 2, "label", text=seal)
         self.put(s.name, r + 4, 2, "label", text="年　　月　　日")
         for rr in (r, r + 2, r + 4):
-            s.heights[rr] = 36
+            s.heights[rr] = 32
+        for rr in (r + 1, r + 3):
+            s.heights[rr] = 10
 
     def checks(self) -> None:
-        s = self.sheet(self.spec.sheets["checks"], widths={0: 6, 1: 40, 2: 60, 3: 12})
+        s = self.sheet(self.spec.sheets["checks"], widths={0: 5, 1: 34, 2: 48, 3: 10})
+        s.repeat_rows = (5, 5)  # the list's header on every page
         self.put(s.name, 0, 0, "title", text="校验结果（随填随算，全部通过后再报送）", colspan=4)
         numeric_inputs = [i for i in self.items if i.key and i.style in ("input_count", "input_amount")]
         refs = ",".join(ranges(numeric_inputs))
@@ -294,11 +321,13 @@ def _display_width(text: str) -> int:
 def _fit_heights(setup: SheetSetup, items: list[Item]) -> None:
     """Row heights that show wrapped labels whole: spreadsheet files carry no auto-fit."""
     for i in items:
-        if i.sheet != setup.name or not i.text or i.style == "title":
-            continue
+        if i.sheet != setup.name or not i.text or i.style in HEADINGS or "{{xltool:" in i.text:
+            continue  # headings are sized by hand; an agency's name has no length yet
+        size = FONT_SIZES.get(i.style, 11)
         width = sum(setup.widths.get(c, 9) for c in range(i.col, i.col + i.colspan))
-        lines = -(-_display_width(i.text) // max(1, int(width * 0.95)))
-        per_row = 15.5 * lines / i.rowspan
+        text = i.text.replace("{year}", "0000")
+        lines = -(-_display_width(text) // max(1, int(width * 0.95 * 11 / size)))
+        per_row = 15.5 * size / 11 * lines / i.rowspan
         for r in range(i.row, i.row + i.rowspan):
             setup.heights[r] = max(setup.heights.get(r, 15.5), per_row)
 
@@ -312,9 +341,10 @@ def layout_for(spec: Spec) -> Layout:
     for t in spec.tables:
         b.table(t)
     b.narrative()
-    b.checks()  # needs every input placed; shown second in the workbook
-    b.sheets.insert(checks_at, b.sheets.pop())
+    b.checks()  # needs every input placed
+    printed = [s.name for s in b.sheets]  # the official tables first, the check list last
+    b.sheets.insert(checks_at, b.sheets.pop())  # its part is the second, as in the first workbooks
     b.meta()
     for setup in b.sheets:
         _fit_heights(setup, b.items)
-    return Layout(spec, b.sheets, b.items)
+    return Layout(spec, b.sheets, b.items, [*printed, *(s.name for s in b.sheets if s.name not in printed)])

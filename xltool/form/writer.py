@@ -11,6 +11,7 @@ import functools
 import hashlib
 import hmac
 import io
+import re
 import zipfile
 from xml.sax.saxutils import escape
 
@@ -29,30 +30,35 @@ BOX = {"border": 1}
 INPUT_FILL = "#FFF9D6"
 TOTAL_FILL = "#E8E8E8"
 
+# A style's number in the workbook (a cell's s="…") follows this order, pinned before any sheet is
+# written: the numbers stay as the first workbooks had them, whichever sheet uses a style first.
 STYLES: dict[str, dict] = {
     "title": {"bold": True, "font_size": 16, "align": "center", "text_wrap": False},
+    "note_bold": {"bold": True, "font_size": 14},
+    "note": {},
+    "overall": {**BOX, "align": "center", "bold": True, "font_size": 14},
+    "label": {"bold": True},
+    "count_cell": {**BOX, "align": "center"},
+    "header": {**BOX, "bold": True, "align": "center"},
+    "check_text": {**BOX, "font_size": 9},  # the check list is small print: two pages at most
+    "field_label": {**BOX, "bold": True},
+    "input_text": {**BOX, "locked": False, "bg_color": INPUT_FILL},
     "agency": {"align": "left"},
     "agency_right": {"align": "right"},
-    "block": {**BOX, "bold": True, "align": "center"},
-    "corner": {**BOX, "align": "center"},
-    "header": {**BOX, "bold": True, "align": "center"},
     "rowhead": {**BOX, "align": "left"},
-    "label": {"bold": True},
-    "field_label": {**BOX, "bold": True},
-    "identity": {**BOX},
-    "hint": {"font_color": "#666666", "italic": True},
-    "note": {},
-    "note_bold": {"bold": True, "font_size": 14},
     "input_count": {**BOX, "locked": False, "bg_color": INPUT_FILL, "num_format": "0", "align": "center"},
     "input_amount": {**BOX, "locked": False, "bg_color": INPUT_FILL, "num_format": "General", "align": "center"},
-    "input_text": {**BOX, "locked": False, "bg_color": INPUT_FILL},
-    "input_narrative": {**BOX, "locked": False, "bg_color": INPUT_FILL, "valign": "top"},
     "total": {**BOX, "bg_color": TOTAL_FILL, "num_format": "0", "align": "center"},
-    "count_cell": {**BOX, "align": "center"},
-    "check_text": {**BOX},
+    "hint": {"font_color": "#666666", "italic": True},
+    "input_narrative": {**BOX, "locked": False, "bg_color": INPUT_FILL, "valign": "top"},
+    "block": {**BOX, "bold": True, "align": "center"},
+    "corner": {**BOX, "align": "center"},
+    "identity": {**BOX},
     "status": {**BOX, "align": "center", "bold": True},
-    "overall": {**BOX, "align": "center", "bold": True, "font_size": 14},
     "meta": {},
+    "title_name": {"bold": True, "font_size": 16, "align": "center"},  # the agency's name heading 说明
+    "subtitle": {"bold": True, "font_size": 14, "align": "center"},
+    "signed_by": {"bold": True, "align": "left"},  # the agency and year above the signatures
 }
 
 PROTECT_OPTIONS = {"select_locked_cells": True, "select_unlocked_cells": True, "format_rows": True}
@@ -119,10 +125,11 @@ def _sheet(wb, fmts, layout: Layout, setup, year: int, values: dict[Item, object
     for row, height in setup.heights.items():
         ws.set_row(row, height)
     ws.set_paper(9)  # A4
-    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    ws.set_margins(left=0.5, right=0.5, top=0.45, bottom=0.45)
+    ws.set_header("", {"margin": 0.2})
     ws.fit_to_pages(1, 0)
     ws.center_horizontally()
-    ws.set_footer("&C第 &P 页，共 &N 页")
+    ws.set_footer("&C第 &P 页，共 &N 页", {"margin": 0.2})
     if setup.landscape:
         ws.set_landscape()
     if setup.repeat_rows:
@@ -145,6 +152,8 @@ def build_template(spec: Spec, year: int) -> bytes:
     wb.set_properties({"title": f"{year}年{spec.title}", "subject": spec.basis, "author": "xltool",
                        "keywords": f"{spec.form} {spec.version} {year}"})
     fmts = {name: wb.add_format({**BASE, **style}) for name, style in STYLES.items()}
+    for f in fmts.values():  # XlsxWriter numbers a style where a sheet first uses it; number them now
+        f._get_xf_index()
     values = calc.formula_values(layout, {})
     for setup in layout.sheets:
         _sheet(wb, fmts, layout, setup, year, values)
@@ -153,17 +162,53 @@ def build_template(spec: Spec, year: int) -> bytes:
             wb.define_name(key, "=" + sheet_ref(item.sheet, a1(item.row, item.col, absolute=True)))
     wb.worksheets()[0].activate()
     wb.close()
-    return buf.getvalue()
+    return _in_print_order(buf.getvalue(), layout)
+
+
+_SHEET_ENTRY = re.compile(rb"<sheet [^>]*?/>")
+_LOCAL = re.compile(rb'localSheetId="(\d+)"')
+
+
+def _in_print_order(data: bytes, layout: Layout) -> bytes:
+    """The workbook's sheets listed in the order they print in (the layout's `order`), each in the
+    part it was written to; names local to a sheet (print titles) follow their sheet."""
+    written = [s.name for s in layout.sheets]
+    wanted = layout.order
+    if written == wanted:
+        return data
+    moved = {written.index(name): at for at, name in enumerate(wanted)}
+    package = Package.open(data)
+    text = package.read("xl/workbook.xml")
+    entries = _SHEET_ENTRY.findall(text)
+    assert len(entries) == len(written), "the workbook lists another number of sheets than the layout"
+    first, last = text.index(entries[0]), text.index(entries[-1]) + len(entries[-1])
+    text = text[:first] + b"".join(entries[written.index(name)] for name in wanted) + text[last:]
+    text = _LOCAL.sub(lambda m: b'localSheetId="%d"' % moved[int(m[1])], text)
+    package.write("xl/workbook.xml", text)
+    return package.save()
+
+
+def _members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {n: z.read(n) for n in z.namelist()}
 
 
 SHARED_STRINGS = "xl/sharedStrings.xml"  # where the identity placeholders are
 
 
+# XlsxWriter leaves out fitToWidth="1" (the file format's default); say it, for every reader.
+FIT_DEFAULTED = b'<pageSetup paperSize="9" fitToHeight="0"'
+FIT_SAID = b'<pageSetup paperSize="9" fitToWidth="1" fitToHeight="0"'
+
+
 @functools.lru_cache(maxsize=8)
 def template(spec: Spec, year: int) -> dict[str, bytes]:
     """The template's zip members, built once per process and year."""
-    with zipfile.ZipFile(io.BytesIO(build_template(spec, year))) as z:
-        return {n: z.read(n) for n in z.namelist()}
+    members = _members(build_template(spec, year))
+    for name, data in members.items():
+        if name.startswith("xl/worksheets/sheet"):
+            members[name] = data.replace(FIT_DEFAULTED, FIT_SAID, 1)
+    return members
 
 
 def render(spec: Spec, year: int, code: str, name: str, key: bytes | None = None) -> bytes:
