@@ -150,20 +150,22 @@ def collected_attachments(paths: Iterable[str | os.PathLike]) -> dict[str, list[
     return out
 
 
-def render_html(report: StatusReport, title: str | None = None) -> str:
-    """A self-contained page (no outside resources), every value escaped: a return is hostile input."""
+def render_html(report: StatusReport, title: str | None = None, *, year: int | None = None,
+                coordinator: str | None = None) -> str:
+    """A self-contained page (no outside resources), every value escaped: a return is hostile input.
+    `year` and `coordinator` (the round's statistics year and the coordinating office) head the page."""
     from jinja2 import Environment, select_autoescape
 
     from xltool.form.spec import latest_spec
     from xltool.resources import TemplateLoader
 
-    title = title or f"{latest_spec().title} 报送进度"
+    title = title or (f"{year}年度{latest_spec().title} 报送进度" if year else f"{latest_spec().title} 报送进度")
 
     env = Environment(loader=TemplateLoader(), autoescape=select_autoescape(default=True,
                       default_for_string=True), trim_blocks=True, lstrip_blocks=True)
     return env.get_template("status.html.j2").render(
-        title=title, generated=datetime.now(CST).strftime("%Y-%m-%d %H:%M"), counts=report.counts,
-        agencies=in_order(report.agencies), states=STATES, state_text=STATE_TEXT,
+        title=title, year=year, coordinator=coordinator, generated=datetime.now(CST).strftime("%Y-%m-%d %H:%M"),
+        counts=report.counts, agencies=in_order(report.agencies), states=STATES, state_text=STATE_TEXT,
         chase=[a for a in report.chase() if a.agency.email],
         unmatched=report.unmatched, basename=lambda p: Path(p).name if p else "")
 
