@@ -247,3 +247,44 @@ def test_large_roster_uses_worker_processes(tmp_path):
     assert len(files) == 60 and not any(p.name.startswith(".") for p in files)
     data = json.loads(run("read", str(files[59]), "--json").output)
     assert data["agency"] == {"code": "A0059", "name": "单位59"}
+
+
+# -- the workbook on paper (issue 14): what LibreOffice's print is checked against in test_workbook_paper
+
+PAGE_UNITS = {False: 98, True: 145}  # Excel's column units across an A4 page less half-inch margins
+
+
+def test_every_sheet_fits_the_page_width_on_a4(workbook):
+    wb = openpyxl.load_workbook(workbook)
+    for ws in wb:
+        if ws.sheet_state != "visible":
+            continue
+        setup = ws.page_setup
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert (setup.fitToWidth, setup.fitToHeight, setup.paperSize) == (1, 0, 9), ws.title
+        widths = [d.width for d in ws.column_dimensions.values() if d.width]
+        landscape = setup.orientation == "landscape"
+        # no single column wider than the page: LibreOffice never shrinks one column to fit
+        assert widths and max(widths) <= PAGE_UNITS[landscape], ws.title
+    assert sum(d.width for d in wb[SPEC.sheets["instructions"]].column_dimensions.values()) <= PAGE_UNITS[False]
+
+
+def test_the_official_tables_come_first_and_the_check_sheet_last(workbook):
+    wb = openpyxl.load_workbook(workbook)
+    visible = [ws.title for ws in wb if ws.sheet_state == "visible"]
+    assert visible == SPEC.sheet_names()
+    assert visible[-1] == SPEC.sheets["checks"]
+    assert visible.index(SPEC.sheets["checks"]) > max(visible.index(t.sheet) for t in SPEC.tables)
+    assert wb.active.title == SPEC.sheets["instructions"]
+    # print titles stay with their sheets after the reordering
+    titles = {ws.title: ws.print_title_rows for ws in wb if ws.print_title_rows}
+    assert titles[SPEC.table("requests").sheet] == "$4:$6" and titles[SPEC.sheets["narrative"]] == "$1:$2"
+    assert titles[SPEC.sheets["checks"]] == "$6:$6"
+
+
+def test_the_signature_block_names_the_agency_and_the_year(workbook):
+    wb = openpyxl.load_workbook(workbook)
+    ws = wb[SPEC.sheets["narrative"]]
+    texts = [(c.row, c.value) for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    signed = next(r for r, v in texts if v == SPEC.workbook["signatures"][0])
+    assert (signed - 1, "填报单位：=某某局（2021年度）") in texts
