@@ -299,7 +299,7 @@ def test_same_named_and_long_named_inputs_get_distinct_bounded_copies(tmp_path: 
     names = sorted(p.name for p in out.iterdir())
     assert len(names) == 4 and all(len(n.encode("utf-8")) <= MAX_NAME_BYTES for n in names)
     assert {n.split("_")[0] for n in names} == {"001", "002", "003", "004"}  # the agency code kept, first
-    assert "001_报表-审核意见.xlsx" in names and "002_报表-审核意见.xlsx" in names
+    assert "001_某某区营商环境建设监督局_审核意见.xlsx" in names and "002_某某区营商环境建设监督局_审核意见.xlsx" in names
     assert {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("批注")} == before
 
 
@@ -311,7 +311,8 @@ def test_two_copies_of_one_agency_under_one_name_are_both_kept(tmp_path: Path) -
         make_return(tmp_path / folder, bad, code="001", filename="001.xlsx")
     result = run_limited("verify", tmp_path / "a", tmp_path / "b", "--annotate", tmp_path / "批注")
     assert result.returncode == 1
-    assert sorted(p.name for p in (tmp_path / "批注").iterdir()) == ["001-2-审核意见.xlsx", "001-审核意见.xlsx"]
+    assert sorted(p.name for p in (tmp_path / "批注").iterdir()) == ["001_某某区营商环境建设监督局_审核意见.xlsx",
+                                                                   "001_某某区营商环境建设监督局_审核意见_2.xlsx"]
 
 
 def test_bounded_filename_keeps_the_code_and_the_suffix() -> None:
