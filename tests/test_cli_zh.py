@@ -68,7 +68,7 @@ def test_help_is_chinese_and_lists_exit_statuses(command: str) -> None:
     (["report"], "请给出输入（报表、汇总表或文件夹）和 -o 输出"),
     (["verify", "--json", "--bogus", "x"], "没有选项 '--bogus'。"),
     (["read", "a.xlsx", "b.xlsx"], "不存在"),
-    (["fill", "missing.xlsx", "--data", "missing.json", "-o", "out.xlsx"], "的值无效：文件 'missing."),
+    (["fill", "missing.xlsx", "--data", "missing.json", "-o", "out.xlsx"], "的值无效：路径 'missing."),
     (["demo", "-o"], "选项 '-o' 需要一个值。"),
 ])
 def test_usage_errors_are_chinese(tmp_path: Path, args: list[str], says: str) -> None:

@@ -8,6 +8,7 @@ is last year's returns (any form `--previous` takes) or figures already loaded. 
     import xltool
     data = xltool.generate(2021, "001", "某某局")              # bytes of a locked workbook
     data = xltool.fill(data, {"requests.new.natural_person": 5})
+    filled = xltool.fill_folder("下发/", "数据.jsonl", "已填/")   # matched by the agency code inside
     ret = xltool.read("001.xlsx")                              # ret.to_json(): the return as data
     result = xltool.verify("001.xlsx")                         # result.status, result.findings
     results = xltool.verify_paths(["收到/"], annotate="批注/")
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from xltool.errors import XltoolError
 
 if TYPE_CHECKING:
+    from xltool.form.fill import Filled
     from xltool.form.returns import Return
     from xltool.form.spec import Spec
     from xltool.mail.collect import Summary as CollectSummary
@@ -41,7 +43,7 @@ PathLike: TypeAlias = "str | os.PathLike[str]"
 Roster: TypeAlias = "PathLike | Sequence[Agency]"
 Previous: TypeAlias = "PathLike | Mapping[str, Mapping[str, Any]]"
 
-__all__ = ["XltoolError", "collect", "fill", "generate", "generate_roster", "get_spec", "merge", "read", "remind",
+__all__ = ["XltoolError", "collect", "fill", "fill_folder", "generate", "generate_roster", "get_spec", "merge", "read", "remind",
            "report", "send", "status", "verify", "verify_paths"]
 
 
@@ -96,6 +98,16 @@ def fill(workbook: bytes, values: Mapping[str, Any]) -> bytes:
     from xltool.form.fill import fill_bytes, values_from_payload
 
     return fill_bytes(workbook, values_from_payload(values))
+
+
+def fill_folder(folder: PathLike, data: PathLike, out_dir: PathLike, *, show_progress: bool = False) -> Filled:
+    """Every workbook of a folder filled, on both cores, with the values for the agency code inside
+    it, from `data`: a folder of JSON (read --json output, or {key: value} with a "code") or a JSON
+    lines file; written to `out_dir` under the input's name. `.without_data` lists the workbooks no
+    data was for (`.exit_status` 1), `.unused` the data no workbook had."""
+    from xltool.form.fill import fill_folder as run
+
+    return run(folder, data, out_dir, show_progress=show_progress)
 
 
 def read(path: PathLike) -> Return:

@@ -90,26 +90,6 @@ def generate(year: int | None, agency_code: str | None, agency_name: str | None,
 
 
 @cli.command()
-@click.argument("workbook", type=click.Path(exists=True, dir_okay=False))
-@click.option("--data", required=True, type=click.Path(exists=True, dir_okay=False), help="JSON：{指标键: 值}，或 read --json 的输出。")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="输出的工作簿。")
-@handle_errors
-def fill(workbook: str, data: str, output: str) -> None:
-    """把 JSON 中的数值按指标键写入工作簿的填报单元格。
-
-    \b
-    例：xltool fill 某某局.xlsx --data values.json -o 某某局-已填.xlsx
-    """
-    from xltool.form.fill import fill_bytes, values_from_payload
-    from xltool.form.returndata import load_json
-
-    refuse_overlap(output, [workbook, data], output_is_dir=False)
-    values = values_from_payload(load_json(data))
-    atomic_write(output, fill_bytes(Path(workbook).read_bytes(), values))
-    click.echo(f"已写入 {len(values)} 项，保存为 {output}")
-
-
-@cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @json_option
 @handle_errors
@@ -285,6 +265,9 @@ cli.add_command(confirm)
 from xltool.commands.archive import archive  # noqa: E402
 
 cli.add_command(archive)
+from xltool.commands.fill import fill  # noqa: E402
+
+cli.add_command(fill)
 
 
 zh.localize(cli)

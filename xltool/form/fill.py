@@ -7,22 +7,27 @@ that does not calculate.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
-from xltool.errors import InputError, UsageError
+from xltool.errors import InputError, UsageError, XltoolError
 from xltool.form import calc, returndata
 from xltool.form.formulas import LARGEST
 from xltool.form.layout import layout_for
-from xltool.form.returns import from_book
+from xltool.form.returns import Return, from_book, read_bounded
 from xltool.office.book import Book
-from xltool.office.container import open_container
+from xltool.office.container import Container, open_container
 from xltool.office.package import Package, find_cell, number_text
 from xltool.office.xlsx import NS, book_from_container, cell_string
+from xltool.util import atomic_write, check_writable_dir, output_lock, parallel_map, refuse_overlap
 
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
@@ -84,9 +89,12 @@ def values_from_payload(payload: Any) -> dict[str, Any]:
 def fill_bytes(data: bytes, values: Mapping[str, Any], *, strict_keys: bool = True) -> bytes:
     """The workbook `data` with `values` (canonical key -> number, text or None) typed in."""
     box = open_container(data)
-    book: Book = book_from_container(box)
+    book = book_from_container(box)
+    return _fill(box, book, from_book(book), values, strict_keys)
+
+
+def _fill(box: Container, book: Book, ret: Return, values: Mapping[str, Any], strict_keys: bool) -> bytes:
     package = Package.from_container(box)
-    ret = from_book(book)
     spec = ret.spec
     for key, value in values.items():
         _check_value(key, value)
@@ -118,3 +126,166 @@ def fill_bytes(data: bytes, values: Mapping[str, Any], *, strict_keys: bool = Tr
         if cell is not None and cell.find(NS + "f") is not None:
             _set(cell, result, formula_result=True)
     return package.save()
+
+
+# -- many workbooks in one call ------------------------------------------------------------------
+
+FILLABLE = (".xlsx", ".xlsm")  # packages fill can edit (an .xls or .et is read, never rewritten)
+CODE_FIELDS = ("code", "agency_code")
+PARALLEL_FROM = 8
+
+
+@dataclass
+class Data:
+    """One agency's values and where they were read (a file, a line of a JSON lines file)."""
+
+    code: str
+    values: dict[str, Any]
+    where: str
+
+
+def _data_entry(document: Any, where: str) -> Data:
+    """The code and values of a read --json document (agency.code) or a flat {key: value} with a
+    "code" or "agency_code" field."""
+    parsed = returndata.parse(document)
+    if parsed is not None:
+        code = (parsed.agency or {}).get("code")
+        values = parsed.flat()
+    elif isinstance(document, dict):
+        code = next((document[f] for f in CODE_FIELDS if f in document), None)
+        values = {k: v for k, v in document.items() if k not in CODE_FIELDS}
+    else:
+        raise UsageError(f"{where} 应为 JSON 对象：xltool read --json 的输出，或带 \"code\" 的 {{指标键: 值}}。")
+    if isinstance(code, int) and not isinstance(code, bool):
+        code = str(code)
+    if not isinstance(code, str) or not code.strip():
+        raise UsageError(f"{where} 没有单位代码：read --json 的输出应有 agency.code，"
+                         "其他数据应有 \"code\" 或 \"agency_code\" 字段。工作簿按单位代码对应数据。")
+    return Data(code.strip(), values, where)
+
+
+def load_data(source: str | os.PathLike) -> dict[str, Data]:
+    """Values by agency code, from a folder of JSON files (read --json output or flat values with
+    a code) or a JSON lines file (one such object a line; blank lines skipped). A code given
+    twice, or data without a code, is refused (UsageError) before anything is written."""
+    source = Path(source)
+    entries: list[Data] = []
+    if source.is_dir():
+        files = sorted(f for f in source.iterdir() if f.suffix.lower() == ".json" and f.is_file()
+                       and not f.name.startswith("."))
+        if not files:
+            raise UsageError(f"数据文件夹 {source} 中没有 .json 文件。")
+        entries = [_data_entry(returndata.load_json(f), f.name) for f in files]
+    else:
+        try:
+            with source.open("rb") as f:
+                for n, line in enumerate(f, start=1):
+                    if line.strip():
+                        where = f"{source.name} 第 {n} 行"
+                        entries.append(_data_entry(returndata.loads(line, where), where))
+        except OSError as e:
+            raise UsageError(f"无法读取 {source}：{e.strerror or e}。") from None
+        if not entries:
+            raise UsageError(f"{source} 是空的：每行应有一个单位的数据（JSON 对象）。")
+    by_code: dict[str, Data] = {}
+    for entry in entries:
+        if entry.code in by_code:
+            raise UsageError(f"单位代码 {entry.code} 的数据出现了两次（{by_code[entry.code].where}、{entry.where}），"
+                             "无法确定用哪一份。")
+        by_code[entry.code] = entry
+    return by_code
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_data(source: str, stamp: tuple[int, int]) -> dict[str, Data]:
+    return load_data(source)
+
+
+def _stamp(source: str) -> tuple[int, int]:
+    st = os.stat(source)
+    return st.st_mtime_ns, st.st_size
+
+
+@dataclass
+class FillOutcome:
+    """One workbook of a bulk fill: written to `output`, or why not."""
+
+    file: str
+    code: str | None = None
+    output: str | None = None
+    count: int = 0
+    problem: str | None = None
+
+
+def _fill_one(job: tuple[str, str, str]) -> FillOutcome:
+    """Fill one workbook with the data of the agency code inside it (the data loaded once per
+    process, so jobs carry only names)."""
+    file, out_dir, source = job
+    outcome = FillOutcome(file)
+    try:
+        box = open_container(read_bounded(Path(file)))
+        book = book_from_container(box)
+        ret = from_book(book)
+        outcome.code = ret.agency_code.strip()
+        entry = _cached_data(source, _stamp(source)).get(outcome.code)
+        if entry is None:
+            return outcome
+        out = Path(out_dir) / Path(file).name
+        atomic_write(out, _fill(box, book, ret, values_from_payload(entry.values), strict_keys=True))
+        outcome.output, outcome.count = str(out), len(entry.values)
+    except XltoolError as e:
+        outcome.problem = e.message
+    except OSError as e:
+        outcome.problem = f"无法写入：{e.strerror or e}"
+    except Exception:  # a file our reader accepted but that cannot be rewritten
+        outcome.problem = "文件结构无法改写，未填写"
+    return outcome
+
+
+@dataclass
+class Filled:
+    """A bulk fill: the workbooks written, those without data, the data no workbook had."""
+
+    written: list[FillOutcome] = field(default_factory=list)
+    without_data: list[FillOutcome] = field(default_factory=list)  # code read, no data for it
+    failed: list[FillOutcome] = field(default_factory=list)  # unreadable, not a return, values refused
+    unused: list[Data] = field(default_factory=list)  # data for a code no workbook has
+
+    @property
+    def exit_status(self) -> int:
+        """1 when some workbook got no data (or could not be filled), else 0."""
+        return 1 if self.without_data or self.failed else 0
+
+
+def workbooks_in(folder: str | os.PathLike) -> list[Path]:
+    """The workbooks fill edits in a folder (not its subfolders): .xlsx and .xlsm, hidden files
+    and Office's ~$ lock files left out."""
+    folder = Path(folder)
+    return sorted(f for f in folder.iterdir() if f.suffix.lower() in FILLABLE and f.is_file()
+                  and not f.name.startswith((".", "~$")))
+
+
+def fill_folder(folder: str | os.PathLike, source: str | os.PathLike, out_dir: str | os.PathLike, *,
+                show_progress: bool = True, workers: int | None = None) -> Filled:
+    """Fill every workbook of `folder` with the data (`load_data(source)`) of the agency code
+    inside it, on both cores, each written atomically to `out_dir` under its own name. The
+    output may be neither an input nor inside or around the input folders (UsageError)."""
+    refuse_overlap(out_dir, [folder, source], output_is_dir=True, writes_returns=True)
+    by_code = load_data(source)
+    files = workbooks_in(folder)
+    if not files:
+        raise UsageError(f"文件夹 {folder} 中没有可填写的工作簿（.xlsx）。")
+    check_writable_dir(Path(out_dir))
+    source_key = str(Path(source).resolve())
+    _cached_data.cache_clear()
+    _cached_data(source_key, _stamp(source_key))  # loaded once here; forked workers inherit it
+    jobs = [(str(f), str(out_dir), source_key) for f in files]
+    with output_lock(out_dir, "另一个 xltool fill"):
+        outcomes = parallel_map(_fill_one, jobs, "填写", parallel_from=PARALLEL_FROM, workers=workers,
+                                chunksize=4, show_progress=show_progress)
+    done = Filled()
+    for o in outcomes:
+        (done.failed if o.problem else done.written if o.output else done.without_data).append(o)
+    seen = {o.code for o in outcomes}
+    done.unused = [d for code, d in by_code.items() if code not in seen]
+    return done

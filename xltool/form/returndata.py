@@ -62,22 +62,29 @@ def load_json(path: str | Path) -> Any:
     try:
         with path.open("rb") as f:
             raw = f.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
-            raise UsageError(f"{path} 过大（超过 {MAX_BYTES >> 20} MB），不是 xltool read --json 的输出。")
-        document = json.loads(raw.decode("utf-8-sig"), parse_float=lambda t: _number(t, Decimal),
-                              parse_int=lambda t: _number(t, int), parse_constant=OutOfRange)
-        return _clean(document, MAX_DEPTH, path)
     except OSError as e:
         raise UsageError(f"无法读取 {path}：{e.strerror or e}。") from None
+    return loads(raw, path)
+
+
+def loads(raw: bytes, where: str | Path) -> Any:
+    """One JSON document (a file's bytes, a line of a JSON lines file) read as load_json reads
+    a file; `where` names it in the message of a UsageError."""
+    try:
+        if len(raw) > MAX_BYTES:
+            raise UsageError(f"{where} 过大（超过 {MAX_BYTES >> 20} MB），不是 xltool read --json 的输出。")
+        document = json.loads(raw.decode("utf-8-sig"), parse_float=lambda t: _number(t, Decimal),
+                              parse_int=lambda t: _number(t, int), parse_constant=OutOfRange)
+        return _clean(document, MAX_DEPTH, where)
     except UnicodeDecodeError:
-        raise UsageError(f"{path} 不是 UTF-8 编码的 JSON 文件。") from None
+        raise UsageError(f"{where} 不是 UTF-8 编码的 JSON 文件。") from None
     except ValueError as e:
-        raise UsageError(f"{path} 不是有效的 JSON：{e}") from None
+        raise UsageError(f"{where} 不是有效的 JSON：{e}") from None
     except RecursionError:
-        raise UsageError(f"{path} 嵌套过深，不是 xltool read --json 的输出。") from None
+        raise UsageError(f"{where} 嵌套过深，不是 xltool read --json 的输出。") from None
 
 
-def _clean(item: Any, depth: int, path: Path) -> Any:
+def _clean(item: Any, depth: int, path: str | Path) -> Any:
     """The document with every text made safe for XML (control characters and lone surrogates
     dropped: they would break a DOCX, a workbook or a file name), its nesting bounded."""
     if depth < 0:
