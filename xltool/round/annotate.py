@@ -7,6 +7,7 @@ touched. Edited through the one package editor (office/package.py)."""
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -176,6 +177,7 @@ def display_width(text: str) -> int:
     return len(text) + sum(map(len, _WIDE_RUN.findall(text)))
 
 
+@functools.lru_cache(maxsize=8192)  # the same messages recur from return to return
 def wrapped_lines(text: str, width: float, size: float = 11) -> int:
     """The lines `text` takes wrapped in a cell `width` units wide in a `size`-point font: CJK
     characters break anywhere, a run of other characters (a number, a key) only where it is
@@ -231,8 +233,9 @@ def _summary_xml(findings: list[Finding], title: str, styles: _Styles) -> bytes:
     ]
     for n, f in enumerate(findings, start=1):
         where = f"{f.sheet} {f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")
-        values = [n, "错误" if f.severity == "error" else "警告", where, f.code, f.message]
-        rows.append((values, wrap, row_height((str(v), width) for v, (_, width) in zip(values, COLUMNS))))
+        texts = [where, f.code, f.message]  # 序号 and 类别 always fit one line
+        rows.append(([n, "错误" if f.severity == "error" else "警告", *texts], wrap,
+                     row_height(zip(texts, [width for _, width in COLUMNS[2:]]))))
     body = []
     for r, (values, style, points) in enumerate(rows, start=1):
         cells = []
