@@ -180,7 +180,9 @@ def status(roster: str | None, paths: tuple[str, ...], as_json: bool, html_file:
                           previous=previous, deadline=rnd.deadline if rnd is not None else None)
     if html_file:
         try:
-            atomic_write(html_file, render_html(report).encode("utf-8"))
+            page = render_html(report, year=rnd.year if rnd is not None else None,
+                               coordinator=rnd.coordinator.name if rnd is not None else None)
+            atomic_write(html_file, page.encode("utf-8"))
         except OSError as e:
             raise UsageError(f"无法写入 {html_file}：{e.strerror or e}。") from None
     if as_json:
