@@ -328,7 +328,7 @@ def test_annotated_copies_of_every_poison_are_written(folder, verified) -> None:
     out = folder / "批注"
     done = run_limited("verify", folder / "returns", "--annotate", out, cwd=folder)
     assert done.returncode == 1, done.stderr
-    copies = {p.name.split("-")[0] for p in out.iterdir() if p.suffix == ".xlsx"}
+    copies = {p.name.split("_")[0] for p in out.iterdir() if p.suffix == ".xlsx"}
     flagged = {code for code, r in verified.items() if r["findings"]}
     unreadable = {code for code, r in verified.items() if r["agency"] is None}
     assert flagged - unreadable <= copies
