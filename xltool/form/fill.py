@@ -25,7 +25,7 @@ from xltool.form.layout import layout_for
 from xltool.form.returns import Return, from_book, read_bounded
 from xltool.office.book import Book
 from xltool.office.container import Container, open_container
-from xltool.office.package import Package, find_cell, number_text
+from xltool.office.package import Package, SheetCells, number_text
 from xltool.office.xlsx import NS, book_from_container, cell_string
 from xltool.util import atomic_write, check_writable_dir, output_lock, parallel_map, refuse_overlap
 
@@ -107,8 +107,12 @@ def _fill(box: Container, book: Book, ret: Return, values: Mapping[str, Any], st
         contents[key] = e.value if e.kind in ("number", "text-number") else (e.text or e.value)
     contents.update({k: v for k, v in values.items() if k in spec.cells})
 
-    def tree(sheet: str):
-        return package.tree(book.sheets[sheet].part or "")
+    sheets: dict[str, SheetCells] = {}
+
+    def cells(sheet: str) -> SheetCells:
+        if sheet not in sheets:
+            sheets[sheet] = SheetCells(package.tree(book.sheets[sheet].part or ""))
+        return sheets[sheet]
 
     layout = layout_for(spec)
 
@@ -118,11 +122,11 @@ def _fill(box: Container, book: Book, ret: Return, values: Mapping[str, Any], st
         item = layout.by_key.get(key)  # the form's own cell, wherever a defined name was moved to
         if item is None or item.sheet not in book.sheets:
             raise FillError(f"工作簿中找不到指标 {key} 的单元格（工作表可能被删除或改名）。")
-        _set(find_cell(tree(item.sheet), item.row, item.col), value, formula_result=False)
+        _set(cells(item.sheet).get(item.row, item.col), value, formula_result=False)
     for item, result in calc.formula_values(layout, contents).items():
         if item.key in totals or item.sheet not in book.sheets:
             continue  # a total typed over stays as typed
-        cell = find_cell(tree(item.sheet), item.row, item.col, create=False)
+        cell = cells(item.sheet).get(item.row, item.col, create=False)
         if cell is not None and cell.find(NS + "f") is not None:
             _set(cell, result, formula_result=True)
     return package.save()

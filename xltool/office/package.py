@@ -79,6 +79,36 @@ def find_cell(sheet_root: etree._Element, row: int, col: int, create: bool = Tru
     return new
 
 
+class SheetCells:
+    """A sheet's cells by (row, column), indexed in one pass: for an editor that touches many
+    cells (fill, annotate), one lookup per cell instead of find_cell's pass over the sheet. The
+    cell found is the one find_cell finds (the first row and cell of a number); a cell the sheet
+    does not hold is made in its place by find_cell. Edit the sheet's cells only through it."""
+
+    def __init__(self, sheet_root: etree._Element):
+        self.root = sheet_root
+        data = sheet_root.find(_M + "sheetData")
+        assert data is not None  # every worksheet has its sheetData
+        _number_positions(data)
+        self.index: dict[tuple[int, int], etree._Element] = {}
+        rows: set[int] = set()
+        for r in data.iterfind(_M + "row"):
+            n = _row_number(r.get("r"))
+            if n is None or n in rows:
+                continue
+            rows.add(n)
+            for c in r.iterfind(_M + "c"):
+                col = _column(c.get("r"))
+                if col is not None:
+                    self.index.setdefault((n - 1, col), c)
+
+    def get(self, row: int, col: int, create: bool = True) -> Any:
+        found = self.index.get((row, col))
+        if found is None and create:
+            found = self.index[(row, col)] = find_cell(self.root, row, col)
+        return found
+
+
 def _insert(parent: etree._Element, new: etree._Element, before: etree._Element | None) -> None:
     if before is not None:
         before.addprevious(new)

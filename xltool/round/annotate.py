@@ -20,7 +20,7 @@ from lxml import etree
 
 from xltool.findings import Finding
 from xltool.office.cells import a1, parse_ref, sheet_ref
-from xltool.office.package import MAIN, REL, Package, find_cell
+from xltool.office.package import MAIN, REL, Package, SheetCells
 from xltool.office.xlsx import cell_string
 from xltool.util import atomic_write, bounded_filename, output_lock, parallel_map, safe_filename
 
@@ -279,34 +279,6 @@ def _select_first_sheet(package: Package, edited: dict[str, etree._Element]) -> 
                 del view.attrib["tabSelected"]
 
 
-class _Cells:
-    """A sheet's cells by (row, column), indexed once: one lookup per finding, not one pass over
-    the sheet. The first row and cell of a number win, as find_cell finds them."""
-
-    def __init__(self, root: etree._Element, first: tuple[int, int]):
-        self.root = root
-        find_cell(root, *first)  # numbers the rows and cells without `r`, and makes the first cell
-        self.index: dict[tuple[int, int], etree._Element] = {}
-        data = root.find(_m("sheetData"))
-        seen: set[str] = set()
-        for row in data.iterfind(_m("row")) if data is not None else ():
-            number = row.get("r", "")
-            if not number.isdigit() or number in seen:
-                continue
-            seen.add(number)
-            for cell in row.iterfind(_m("c")):
-                try:
-                    col = parse_ref(cell.get("r", ""))[1]
-                except ValueError:
-                    continue
-                self.index.setdefault((int(number) - 1, col), cell)
-
-    def __getitem__(self, at: tuple[int, int]) -> etree._Element:
-        if at not in self.index:  # a cell the sheet does not hold: made in its place
-            self.index[at] = find_cell(self.root, *at)
-        return self.index[at]
-
-
 def annotate_bytes(data: bytes, findings: Iterable[Finding], title: str = "") -> bytes:
     findings = list(findings)
     package = Package.open(data)
@@ -321,12 +293,11 @@ def annotate_bytes(data: bytes, findings: Iterable[Finding], title: str = "") ->
     edited: dict[str, etree._Element] = {}
     for sheet, by_cell in by_sheet.items():
         root = edited[sheets[sheet]] = package.tree(sheets[sheet])
-        refs = [(ref, *parse_ref(ref)) for ref in by_cell]
-        cells = _Cells(root, refs[0][1:])
+        cells = SheetCells(root)
         notes = []
-        for ref, row, col in refs:
-            group = by_cell[ref]
-            cell = cells[row, col]
+        for ref, group in by_cell.items():
+            row, col = parse_ref(ref)
+            cell = cells.get(row, col)
             color = ERROR_FILL if any(f.severity == "error" for f in group) else WARNING_FILL
             cell.set("s", str(styles.mark(int(cell.get("s", "0") or 0), color)))
             text = "\n".join(f"【{'错误' if f.severity == 'error' else '警告'}】{f.message}" for f in group)
