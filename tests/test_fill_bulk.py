@@ -125,3 +125,12 @@ def test_one_workbook_and_one_json_file_as_before(tmp_path: Path) -> None:
     result = run("fill", tmp_path / "甲.xlsx", "--data", values, "-o", tmp_path / "甲-已填.xlsx")
     assert result.exit_code == 0 and "已写入 1 项" in result.output
     assert read_return(tmp_path / "甲-已填.xlsx").values[KEY] == 7
+
+
+def test_a_json_file_holding_a_list_of_agencies_fills_a_folder(tmp_path: Path) -> None:
+    blanks(tmp_path / "下发", {"甲.xlsx": "001", "乙.xlsx": "002"})
+    data = tmp_path / "数据.json"
+    data.write_text("[" + ",\n".join([line("001", 1), line("002", 2)]) + "]", encoding="utf-8")
+    filled = xltool.fill_folder(tmp_path / "下发", data, tmp_path / "已填")
+    assert filled.exit_status == 0 and sorted(Path(o.output or "").name for o in filled.written) == ["乙.xlsx", "甲.xlsx"]
+    assert read_return(tmp_path / "已填" / "乙.xlsx").values[KEY] == consistent(2)[KEY]

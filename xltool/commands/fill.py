@@ -17,8 +17,8 @@ from xltool.util import atomic_write, refuse_overlap
 @click.command()
 @click.argument("workbook", type=click.Path(exists=True))
 @click.option("--data", required=True, type=click.Path(exists=True),
-              help="JSON：{指标键: 值}，或 read --json 的输出；填写文件夹时为 JSON 文件夹或 JSON Lines 文件"
-                   "（每行一个单位），按单位代码（agency.code，或 \"code\" 字段）对应工作簿。")
+              help="JSON：{指标键: 值}，或 read --json 的输出；填写文件夹时为 JSON 文件夹、JSON Lines 文件"
+                   "（每行一个单位）或 JSON 数组，按单位代码（agency.code，或 \"code\" 字段）对应工作簿。")
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="输出的工作簿；填写文件夹时为输出文件夹（文件名与输入相同）。")
 @handle_errors

@@ -170,8 +170,9 @@ def _data_entry(document: Any, where: str) -> Data:
 
 def load_data(source: str | os.PathLike) -> dict[str, Data]:
     """Values by agency code, from a folder of JSON files (read --json output or flat values with
-    a code) or a JSON lines file (one such object a line; blank lines skipped). A code given
-    twice, or data without a code, is refused (UsageError) before anything is written."""
+    a code), a JSON lines file (one such object a line; blank lines skipped) or a .json file
+    holding one or a list of them. A code given twice, or data without a code, is refused
+    (UsageError) before anything is written."""
     source = Path(source)
     entries: list[Data] = []
     if source.is_dir():
@@ -180,6 +181,11 @@ def load_data(source: str | os.PathLike) -> dict[str, Data]:
         if not files:
             raise UsageError(f"数据文件夹 {source} 中没有 .json 文件。")
         entries = [_data_entry(returndata.load_json(f), f.name) for f in files]
+    elif source.suffix.lower() == ".json":  # one JSON document: one agency's data, or a list of them
+        document = returndata.load_json(source)
+        items = document if isinstance(document, list) else [document]
+        entries = [_data_entry(item, f"{source.name} 第 {n} 项" if len(items) > 1 else source.name)
+                   for n, item in enumerate(items, start=1)]
     else:
         try:
             with source.open("rb") as f:
