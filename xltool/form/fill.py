@@ -281,14 +281,13 @@ def fill_folder(folder: str | os.PathLike, source: str | os.PathLike, out_dir: s
     inside it, on both cores, each written atomically to `out_dir` under its own name. The
     output may be neither an input nor inside or around the input folders (UsageError)."""
     refuse_overlap(out_dir, [folder, source], output_is_dir=True, writes_returns=True)
-    by_code = load_data(source)
+    source_key = str(Path(source).resolve())
+    _cached_data.cache_clear()
+    by_code = _cached_data(source_key, _stamp(source_key))  # loaded once here; forked workers inherit it
     files = workbooks_in(folder)
     if not files:
         raise UsageError(f"文件夹 {folder} 中没有可填写的工作簿（.xlsx）。")
     check_writable_dir(Path(out_dir))
-    source_key = str(Path(source).resolve())
-    _cached_data.cache_clear()
-    _cached_data(source_key, _stamp(source_key))  # loaded once here; forked workers inherit it
     jobs = [(str(f), str(out_dir), source_key) for f in files]
     with output_lock(out_dir, "另一个 xltool fill"):
         outcomes = parallel_map(_fill_one, jobs, "填写", parallel_from=PARALLEL_FROM, workers=workers,
