@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,16 +64,12 @@ def fill_all(dist: Path, data: Path, out: Path) -> int:
 
 
 def soffice_own(docx: list[Path], out: Path) -> None:
-    """LibreOffice's own batch conversion: one start, every file, its own fresh profile."""
-    from xltool.util import find_soffice
+    """LibreOffice's own batch conversion: one start, every file, a fresh profile, the same font
+    mapping as the product's (xltool.reports.pdf.convert)."""
+    from xltool.reports import pdf
 
-    soffice = find_soffice()
-    if soffice is None:
-        raise SystemExit("LibreOffice (soffice) is needed for the PDF figures")
-    with tempfile.TemporaryDirectory(prefix="xltool-bench-lo-") as profile:
-        subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-                        "--convert-to", "pdf", "--outdir", str(out), *map(str, docx)],
-                       check=True, capture_output=True, timeout=3600)
+    out.mkdir(parents=True, exist_ok=True)
+    pdf.convert(docx, out)
 
 
 def main() -> None:

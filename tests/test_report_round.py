@@ -149,8 +149,9 @@ def test_per_agency_reports_list_their_own_gaps(round_dir: Path, tmp_path: Path)
     assert f"某某区教育局（002）：公开网址；{PROBLEMS}" in result.stderr
     assert "某某区发展和改革局（001）" not in result.stderr  # its return filled in every part
     assert sorted(p.name for p in out.iterdir()) == ["001_某某区发展和改革局.md", "002_某某区教育局.md"]
-    last = (out / "001_某某区发展和改革局.md").read_text(encoding="utf-8").splitlines()[-1]
-    assert not re.search(r"\d{4}年\d{1,2}月\d{1,2}日$", last)  # an agency's report carries no date of issue
+    lines = [line for line in (out / "001_某某区发展和改革局.md").read_text(encoding="utf-8").splitlines() if line.strip()]
+    # an agency's report ends with its own 落款: its name and the round's date of issue (else today)
+    assert "某某区发展和改革局" in lines[-2] and re.search(r"\d{4}年\d{1,2}月\d{1,2}日", lines[-1])
 
 
 def test_the_list_comes_from_the_composed_report(tmp_path: Path) -> None:

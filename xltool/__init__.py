@@ -142,7 +142,7 @@ def verify_paths(paths: Iterable[PathLike], *, key: bytes | None = None, previou
                   roster=_agencies(roster), confirmations=confirmations)
     if annotate is not None:
         check_writable_dir(Path(annotate))
-        annotate_results(results, Path(annotate))
+        annotate_results(results, Path(annotate), show_progress=show_progress)
     return results
 
 

@@ -156,7 +156,7 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
     if annotate:
         from xltool.round.annotate import annotate_results
         check_writable_dir(Path(annotate))
-        for line in annotate_results(results, Path(annotate)).failed:
+        for line in annotate_results(results, Path(annotate), show_progress=not as_json).failed:
             click.echo(f"提示：{line}", err=True)
     counts = summary(results)
     if rnd is not None:  # the round keeps the findings beside the annotated copies

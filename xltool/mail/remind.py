@@ -27,6 +27,7 @@ from typing import Any, TypeAlias
 
 from xltool.mail.compose import Deadline, Sender, cn_date, compose, render, today
 from xltool.mail.deliver import DeliveryReport, MessageFailed, Outgoing, SendLog, deliver_all
+from xltool.round.annotate import annotated_name
 from xltool.round.replies import Mixup, Unusable
 from xltool.round.roster import Agency
 from xltool.util import safe_filename
@@ -136,7 +137,8 @@ def _job(case: Case, sender: Sender, year: int, when: Deadline, contact: str | N
     stem = f"{agency.code}_{safe_filename(agency.name)}_{case.year or year}"
 
     def build() -> tuple[str, bytes]:
-        attachments = _annotated(case, f"{stem}_审核意见.xlsx") if case.state == "errors" else [blanks.get(agency)]
+        attachments = (_annotated(case, annotated_name(agency.code, agency.name)) if case.state == "errors"
+                       else [blanks.get(agency)])
         subject, body = render("remind", agency=agency, state=case.state, year=case.year or year,
                                findings=case.findings[:MAX_LISTED], more=max(0, len(case.findings) - MAX_LISTED),
                                attached=attachments[0][0] if attachments else None,

@@ -128,7 +128,7 @@ class Report:
     preamble: tuple[str, ...]
     sections: list[Section]
     unfilled: tuple[str, ...] = ()  # the parts printed as 未填报, by their official names
-    closing: tuple[str, ...] = ()  # the 落款: who issues it and when (when a date of issue is given)
+    closing: tuple[str, ...] = ()  # the 落款: who issues it and when (the date of issue, default today)
 
     @property
     def draft(self) -> bool:
@@ -225,5 +225,5 @@ def compose(data: ReportData, narrative: Narrative) -> Report:
         gaps: list[str] = []
         sections.append(Section(s["id"], s["heading"], paragraphs=narrative.section(s, data, ns, gaps)))
         unfilled += _section_gaps(s["heading"], gaps)
-    closing = (data.name, date_text(data.issued)) if data.issued else ()
+    closing = (data.name, date_text(data.issued or date.today()))  # the 落款: who issues it, and when
     return Report(data, title(data), preamble, sections, tuple(dict.fromkeys(unfilled)), closing)

@@ -252,6 +252,8 @@ def report_one(source: Source, p: Plan, narrative: Narrative, own: Own | None, i
     words = narrative
     if own is not None and own.matches(input_path, data):
         data, words = own.apply(data), own.narrative
+    elif own is not None and own.issued is not None:  # the round's date of issue is every report's
+        data = replace(data, issued=own.issued)
     done = Done(source.label)
     try:
         report = compose(data, words)
