@@ -37,7 +37,8 @@ PDF_BATCH = 100
 
 
 def _json(value):
-    return str(value) if isinstance(value, Decimal) else value
+    """An amount as a JSON number (a float's shortest repr gives back the 2-decimal figure)."""
+    return float(value) if isinstance(value, Decimal) else value
 
 
 def write_data(path: Path, roster) -> None:
