@@ -57,3 +57,19 @@ def make_return(tmp: Path, values: dict[str, Any] | None = None, code: str = "00
     path = tmp / (filename or f"{code}.xlsx")
     path.write_bytes(data)
     return path
+
+
+def table_labels(table) -> list[str]:
+    """Every label of a table in reading order (row by row, left to right)."""
+    return [g.text for g in sorted(table.grid, key=lambda g: (g.row, g.col)) if g.text]
+
+
+def in_order(text: str, parts: list[str]) -> bool:
+    """Every part occurs in text, each after the previous one."""
+    at = 0
+    for part in parts:
+        found = text.find(part, at)
+        if found < 0:
+            return False
+        at = found + len(part)
+    return True

@@ -15,6 +15,7 @@ import lxml.html
 import pytest
 from click.testing import CliRunner
 
+from builders import in_order, table_labels
 from xltool.commands.report import report as report_command
 from xltool.form.fill import fill_bytes
 from xltool.form.generate import workbook_bytes
@@ -110,22 +111,6 @@ def expected_figures(values: dict, table_id: str) -> list[str]:
     """A table's figures in the official order (its grid, row by row), as the report prints them."""
     cells = sorted((g for g in SPEC.table(table_id).grid if g.key), key=lambda g: (g.row, g.col))
     return [figure(values[g.key]) for g in cells]
-
-
-def table_labels(table) -> list[str]:
-    """Every label of a table in reading order (row by row, left to right)."""
-    return [g.text for g in sorted(table.grid, key=lambda g: (g.row, g.col)) if g.text]
-
-
-def in_order(text: str, parts: list[str]) -> bool:
-    """Every part occurs in text, each after the previous one."""
-    at = 0
-    for part in parts:
-        found = text.find(part, at)
-        if found < 0:
-            return False
-        at = found + len(part)
-    return True
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ import lxml.html
 import pytest
 from conftest import require
 
-from builders import SPEC, consistent, make_return
+from builders import SPEC, consistent, in_order, make_return, table_labels
 from xltool.form.returns import read_return
 from xltool.reports import Narrative, Own, compose, from_return, plan, write_reports
 from xltool.reports import run as report_run
@@ -64,20 +64,6 @@ def merged_report(base: Path, formats: str) -> Path:
     outcome = write_reports(merged, plan(base / "out", formats), Narrative(), own=own)
     assert not outcome.failed and not outcome.refused and len(outcome.written) == len(formats.split(","))
     return base / "out" / f"{COORDINATOR[0]}_{COORDINATOR[1]}"
-
-
-def table_labels(table) -> list[str]:
-    return [g.text for g in sorted(table.grid, key=lambda g: (g.row, g.col)) if g.text]
-
-
-def in_order(text: str, parts: list[str]) -> bool:
-    at = 0
-    for part in parts:
-        found = text.find(part, at)
-        if found < 0:
-            return False
-        at = found + len(part)
-    return True
 
 
 # -- on paper: the PDF LibreOffice makes of the DOCX ----------------------------------------------
