@@ -284,7 +284,9 @@ def test_today_is_chinas(monkeypatch: pytest.MonkeyPatch) -> None:
         def now(cls, tz=None):  # type: ignore[override]
             return datetime(2023, 1, 14, 23, 30, tzinfo=timezone.utc).astimezone(tz)
 
-    monkeypatch.setattr(compose, "datetime", Late)
+    import xltool.round.dates as dates
+
+    monkeypatch.setattr(dates, "datetime", Late)
     assert compose.today() == date(2023, 1, 15)
     assert compose.Deadline.resolve(date(2023, 1, 14)).passed == date(2023, 1, 14)
     assert compose.Deadline.resolve(date(2023, 1, 15)) == compose.Deadline(date(2023, 1, 15))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -15,7 +14,7 @@ from xltool.commands.common import handle_errors, in_round, json_option, key_opt
 from xltool.errors import UsageError
 from xltool.findings import STATE_TEXT
 from xltool.form.returns import read_return
-from xltool.round.dates import CST
+from xltool.round import dates
 from xltool.round.roster import load_roster
 from xltool.util import atomic_write, check_writable_dir, read_secret, refuse_overlap
 
@@ -221,7 +220,7 @@ def init(folder: str, year: int, roster: str, coordinator_code: str, coordinator
 
     spec_or_error(year)
     Sender.parse(sender)
-    today = datetime.now(CST).date()
+    today = dates.today()
     if deadline < today:
         raise UsageError(f"截止日期 {deadline.isoformat()} 已经过去（今天是 {today.isoformat()}）。")
     coordinator = Coordinator(checked_code(coordinator_code), checked_name(coordinator_name), sender)

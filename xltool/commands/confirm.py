@@ -8,6 +8,7 @@ import click
 
 from xltool.commands.common import handle_errors, in_round
 from xltool.errors import UsageError
+from xltool.round.dates import minute
 
 
 @click.command()
@@ -43,5 +44,5 @@ def confirm(agency_code: str, finding: str, note: str, by: str | None, rnd) -> N
     click.echo(f"已确认 {agency_code} 的 {entry.finding}（{len(done.instances)} 处），记入 {rnd.confirmations}：")
     for text in done.instances:
         click.echo(f"  {text}")
-    click.echo(f"确认人：{entry.by}；时间：{entry.at[:16].replace('T', ' ')}；理由：{entry.note}")
+    click.echo(f"确认人：{entry.by}；时间：{minute(entry.at)}；理由：{entry.note}")
     click.echo("只对当前这一版报表有效；该单位重新报送后须重新确认。")

@@ -22,7 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from xltool.errors import UsageError
 from xltool.mail.mime import XLSX_TYPE, attachment_part, encoded_words
 from xltool.resources import TemplateLoader, template_display
-from xltool.round.dates import CST
+from xltool.round.dates import cn_date, today
 from xltool.round.roster import EMAIL, Agency
 
 SMTP_POLICY = compat32.clone(linesep="\r\n")
@@ -44,15 +44,6 @@ class Sender:
     @property
     def domain(self) -> str:
         return self.address.rsplit("@", 1)[1]
-
-
-def cn_date(value: date) -> str:
-    return f"{value.year}年{value.month}月{value.day}日"
-
-
-def today() -> date:
-    """Today where the round is run: China Standard Time, whatever the machine's zone."""
-    return datetime.now(CST).date()
 
 
 def refuse_past(value: date | None, option: str, now: date | None = None) -> None:

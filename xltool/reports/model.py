@@ -19,6 +19,7 @@ from xltool.form.returns import Return, normalise
 from xltool.form.spec import FormNotFound, Spec, Table, get_spec, latest_spec
 from xltool.reports import narrative as nv
 from xltool.reports.grid import shown_rows
+from xltool.round.dates import cn_date, today
 
 DRAFT = "草稿"
 DRAFT_NOTE = "草稿：本报告所依据的报表尚有错误，数字未经核实，不得对外公开。"
@@ -62,10 +63,6 @@ def with_contacts(data: ReportData, contact: Mapping[str, str], issued: date | N
     return replace(data, values=values, issued=issued)
 
 
-def date_text(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
 def _number(value: Any) -> int | Decimal | None:
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return None
@@ -107,7 +104,7 @@ def namespace(data: ReportData) -> nv.Namespace:
     flat: dict[str, Any] = {k: data.values.get(k) for k in spec.numeric_keys}
     flat.update({k: data.text(k) for k in spec.text_keys if k.startswith("contact.")})
     return nv.nest({**flat, "agency.name": data.name, "agency.code": data.code, "year": data.year,
-                    "basis": spec.basis, "issued": date_text(data.issued) if data.issued else "",
+                    "basis": spec.basis, "issued": cn_date(data.issued) if data.issued else "",
                     "values": nv.Namespace("values", flat)})
 
 
@@ -225,5 +222,5 @@ def compose(data: ReportData, narrative: Narrative) -> Report:
         gaps: list[str] = []
         sections.append(Section(s["id"], s["heading"], paragraphs=narrative.section(s, data, ns, gaps)))
         unfilled += _section_gaps(s["heading"], gaps)
-    closing = (data.name, date_text(data.issued or date.today()))  # the 落款: who issues it, and when
+    closing = (data.name, cn_date(data.issued or today()))  # the 落款: who issues it, and when
     return Report(data, title(data), preamble, sections, tuple(dict.fromkeys(unfilled)), closing)

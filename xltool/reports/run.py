@@ -34,6 +34,7 @@ from xltool.reports.model import (
     with_contacts,
 )
 from xltool.reports.narrative import TemplateProblem
+from xltool.round.dates import today
 from xltool.round.verify import duplicates, expand, superseded_note, verify_path, verify_paths
 from xltool.util import (
     atomic_write,
@@ -126,7 +127,7 @@ class Own:
         return same_file or data.code == self.code
 
     def apply(self, data: ReportData) -> ReportData:
-        return with_contacts(data, self.contact, self.issued or date.today())
+        return with_contacts(data, self.contact, self.issued or today())
 
 
 # -- inputs -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from xltool.errors import UsageError
 from xltool.findings import FIGURE_WARNINGS
-from xltool.round.dates import CST
+from xltool.round.dates import CST, minute
 from xltool.util import atomic_write
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class Confirmation:
     @property
     def text(self) -> str:
         """For the merged workbook and the terminal: which finding, why, who, when."""
-        return f"{self.finding}：{self.note}（{self.by}，{self.at[:16].replace('T', ' ')}）"
+        return f"{self.finding}：{self.note}（{self.by}，{minute(self.at)}）"
 
 
 @dataclass

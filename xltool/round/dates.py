@@ -7,11 +7,26 @@ reading of times and one judgement of them, for the collect manifest and for loo
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 CST = timezone(timedelta(hours=8))  # China Standard Time: the dates people in the round read
 SKEW = timedelta(hours=1)  # clocks of mail servers, clerks' computers and the coordinator's differ a little
+
+
+def today() -> date:
+    """Today where the round is run: China Standard Time, whatever the machine's zone."""
+    return datetime.now(CST).date()
+
+
+def cn_date(value: date) -> str:
+    """A date as letters and reports write it: 2023年1月5日."""
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def minute(text: str) -> str:
+    """An ISO time as a person reads it, to the minute: 2023-01-05 09:30."""
+    return text[:16].replace("T", " ")
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -71,14 +71,10 @@ class Round:
     narrative: Path | None = None  # the coordinator's own report: its narrative template
     contact: dict[str, str] = field(default_factory=dict)  # and its contact details
 
-    config = _At(NAME)
     dist, outbox, received, imported = _At(DIST), _At(OUTBOX), _At(RECEIVED), _At(IMPORTED)
     annotated, findings, confirmations = _At(ANNOTATED), _At(ANNOTATED, FINDINGS), _At(CONFIRMATIONS)
     merged, merged_json = _At(MERGED, MERGED_BOOK), _At(MERGED, MERGED_JSON)
     reports, archives = _At(REPORTS), _At(ARCHIVE)
-
-    def folder(self, name: str) -> Path:
-        return self.root / name
 
     def returns(self) -> list[Path]:
         """What verify, status, remind and merge read when no PATH is given: 收到/ and 导入/."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xltool.form.returns import RETURN_SUFFIXES
-from xltool.round.dates import parse_time
+from xltool.round.dates import minute, parse_time
 from xltool.round.manifest import RETURN_ACTIONS, agencies, load
 from xltool.round.roster import Agency, by_address
 
@@ -55,7 +55,7 @@ class Mixup:
 
     def message(self) -> str:
         """For the sender-mismatch finding on the workbook: who sent it, whose it is, what to do."""
-        when = f"（{self.date[:16].replace('T', ' ')}）" if self.date else ""
+        when = f"（{minute(self.date)}）" if self.date else ""
         return (f"{self.who_sent}的邮箱 {self.address}{when}发来的是{self.owner_name}（{self.owner}）的填报表，"
                 "不计为任何单位的报表。")
 
@@ -122,7 +122,7 @@ class Replies:
         for m in self.mixups_of(code):
             if m.confirmed:
                 c = self.confirmed.get(m.sha256)
-                by = f"（{c.by}，{c.at[:16].replace('T', ' ')}：{c.note}）" if c else ""
+                by = f"（{c.by}，{minute(c.at)}：{c.note}）" if c else ""
                 out.append(f"{m.owner_name}（{m.owner}）的填报表由{m.who_sent}的邮箱 {m.address} 代为报送，已确认{by}。")
             elif code == m.owner:
                 out.append(f"另有{m.reason(code)}（{_day(m.date)}），未采用。")
@@ -138,7 +138,7 @@ class Replies:
 
 
 def _day(date: str | None) -> str:
-    return date[:16].replace("T", " ") if date else "日期不明"
+    return minute(date) if date else "日期不明"
 
 
 # --- who sent a message --------------------------------------------------------------------------
