@@ -148,3 +148,21 @@ def test_generate_never_looks_at_addresses(tmp_path: Path) -> None:
     first, second = load_roster(tmp_path / "r.csv")
     assert first.emails == ("a@x.cn",) and first.cannot_mail() is None  # the good address is used
     assert second.cannot_mail() == "名单第3行的邮箱“bad”格式不正确（多个邮箱之间用分号隔开）"
+
+
+def test_a_device_named_as_a_small_input_is_refused_never_read(round_dir: Path, tmp_path: Path) -> None:
+    """A key file, roster or narrative named as /dev/zero or a FIFO would block a read for ever:
+    each is refused by name (exit 2), the round's own key_file included."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for args in (["verify", str(round_dir / "收到"), "--key-file", "/dev/zero"],
+                 ["generate", "--year", "2022", "--roster", str(fifo), "-o", str(tmp_path / "out")],
+                 ["report", str(round_dir / "收到"), "-o", str(tmp_path / "r"), "--narrative", "/dev/zero"]):
+        result = run(*args)
+        assert result.exit_code == 2 and "不是普通文件" in result.output, (args, result.output)
+    copy = tmp_path / "轮"
+    copy.mkdir()
+    text = (round_dir / "round.toml").read_text(encoding="utf-8").replace('key_file = "key.txt"', 'key_file = "/dev/zero"')
+    (copy / "round.toml").write_text(text, encoding="utf-8")
+    result = run("verify", "--round", str(copy), str(round_dir / "收到"))
+    assert result.exit_code == 2 and "密钥文件 /dev/zero 不是普通文件" in result.output

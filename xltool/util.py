@@ -187,13 +187,25 @@ def read_regular(path: str | os.PathLike, cap: int, *, follow_links: bool = True
     return (data if len(data) <= cap else None), st
 
 
+def read_input(path: str | os.PathLike, cap: int, what: str) -> bytes:
+    """A small input file the user names (a key, a roster, a narrative, a record), read only when
+    it is a regular file within `cap` bytes: a FIFO or /dev/zero named as one is refused, never
+    read. `what` names it in the message (密钥文件, 名单文件, …); exit status 2."""
+    try:
+        data, _ = read_regular(path, cap)
+    except NotRegularFile:
+        raise UsageError(f"{what} {path} 不是普通文件（可能是管道、设备或指向它们的链接），未读取。") from None
+    except OSError as e:
+        raise UsageError(f"无法读取{what} {path}：{e.strerror or e}。") from None
+    if data is None:
+        raise UsageError(f"{what} {path} 过大（超过 {max(1, cap // 1024)} KB），不像是{what}。")
+    return data
+
+
 def read_secret(file: str | None, env: str) -> bytes | None:
     """A secret from a file (first line, stripped) or an environment variable, never an argument."""
     if file:
-        try:
-            data = Path(file).read_bytes().strip()
-        except OSError as e:
-            raise UsageError(f"无法读取密钥文件 {file}：{e.strerror or e}。") from None
+        data = read_input(file, 64 * 1024, "密钥文件").strip()
         if not data:
             raise UsageError(f"密钥文件 {file} 是空的。")
         return data.splitlines()[0].strip()

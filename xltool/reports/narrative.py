@@ -44,6 +44,7 @@ from jinja2.utils import concat
 from xltool.errors import UsageError
 from xltool.form.spec import Spec
 from xltool.reports.grid import figure
+from xltool.util import read_input
 
 # What a narrative may contain: text, expressions and conditions, nothing that loops or calls.
 ALLOWED_NODES = (
@@ -308,14 +309,17 @@ def render(compiled: Compiled, namespace: Namespace, block: str | None = None, g
     return text
 
 
+MAX_NARRATIVE_BYTES = 1024 * 1024  # a narrative template is a few pages of text
+
+
 def load_file(path: str | Path) -> Compiled:
     """A coordinator's narrative file of blocks (--narrative FILE)."""
     path = Path(path)
     where = f"叙述文件 {path.name} "
     try:
-        source = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"无法读取叙述文件 {path}：{getattr(e, 'strerror', None) or e}。") from None
+        source = read_input(path, MAX_NARRATIVE_BYTES, "叙述文件").decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"叙述文件 {path} 不是 UTF-8 文本：请用记事本另存为 UTF-8。") from None
     return compile_text(source, where, blocks=True)
 
 

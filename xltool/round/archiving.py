@@ -31,7 +31,15 @@ from xltool.errors import UsageError
 from xltool.office.container import DEFAULT_LIMITS, RATIO_FLOOR
 from xltool.round import folder as rf
 from xltool.round.dates import CST
-from xltool.util import atomic_file, atomic_write, check_writable_dir, no_surrogates, refuse_overlap, safe_filename
+from xltool.util import (
+    atomic_file,
+    atomic_write,
+    check_writable_dir,
+    no_surrogates,
+    read_input,
+    refuse_overlap,
+    safe_filename,
+)
 
 MANIFEST = "归档清单.json"
 FORMAT = "xltool-round-archive"
@@ -85,9 +93,9 @@ class _Key:
         self.texts: set[bytes] = set()
         if rnd.key_file is not None:
             try:
-                raw = rnd.key_file.read_bytes()[:SMALL]
+                raw = read_input(rnd.key_file, SMALL, "密钥文件")
                 self.texts |= {raw, raw.strip()}
-            except OSError:
+            except UsageError:
                 pass  # a key kept elsewhere (a USB stick): then only its path and the secret below
         try:
             secret = rnd.key()

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from xltool.errors import UsageError
 from xltool.findings import FIGURE_WARNINGS
 from xltool.round.dates import CST, minute
-from xltool.util import atomic_write
+from xltool.util import NotRegularFile, atomic_write, read_regular
 
 if TYPE_CHECKING:
     from xltool.round.replies import Mixup
@@ -107,11 +107,14 @@ def load(path: str | os.PathLike | Confirmations | None) -> Confirmations:
         return UsageError(f"确认记录 {path} 无法使用：{why}。请从备份恢复该文件，或移走它后用 xltool confirm 重新确认。")
 
     try:
-        if path.stat().st_size > MAX_BYTES:
+        data, _ = read_regular(path, MAX_BYTES)
+        if data is None:
             raise broken(f"文件过大（超过 {MAX_BYTES // (1024 * 1024)} MB）")
-        text = path.read_bytes().decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except FileNotFoundError:
         return Confirmations(path)
+    except NotRegularFile:
+        raise broken("不是普通文件") from None
     except UnicodeDecodeError:
         raise broken("不是 UTF-8 文本") from None
     except OSError as e:

@@ -13,6 +13,7 @@ from pathlib import Path
 from xltool.errors import UsageError
 from xltool.form.generate import AGENCY_CODE, NAME_SPACES, name_problem
 from xltool.office.container import ContainerError
+from xltool.util import read_input
 
 HEADERS = {
     "code": ("code", "单位代码", "单位编码", "代码", "机构代码", "统一社会信用代码"),
@@ -24,6 +25,7 @@ EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 # Offices keep several addresses in one cell: "a@x.cn; b@qq.com", with , ； ， or spaces too.
 ADDRESS_SEPARATORS = re.compile(r"[;,；，、\s]+")
 FORMULA_START = ("=", "+", "@")
+MAX_ROSTER_BYTES = 20 * 1024 * 1024  # 2,000 agencies are well under 1 MB, as CSV or .xlsx
 
 
 class RosterError(UsageError):
@@ -130,9 +132,9 @@ def load_roster(path: str | Path) -> list[Agency]:
     is fine here: only a command that must mail that agency says so (generate never looks)."""
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise RosterError([f"无法读取名单文件 {path}：{e.strerror or e}。"]) from None
+        data = read_input(path, MAX_ROSTER_BYTES, "名单文件")
+    except UsageError as e:
+        raise RosterError([e.message]) from None
     numeric: set[tuple[int, int]] = set()
     if data[:4] == b"PK\x03\x04":
         try:
