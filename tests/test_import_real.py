@@ -93,7 +93,7 @@ def test_the_two_years_of_one_agency_carry_over() -> None:
     """hongze-2023 and hongze-2024 are one agency's consecutive reports: this year's 上年结转 is last
     year's 结转下年度继续办理, and the stock of normative documents follows on."""
     last, this = expected("hongze-2023")["values"], expected("hongze-2024")["values"]
-    assert expected("hongze-2023")["agency"] == expected("hongze-2024")["agency"]
+    assert expected("hongze-2024")["agency"].endswith(expected("hongze-2023")["agency"])  # 淮安市 added in 2024
     for col in ("natural_person", "commercial", "research", "public_interest", "legal_services", "other_org", "total"):
         assert this[f"requests.carried_over.{col}"] == last[f"requests.carried_forward.{col}"]
     stock = last["active.normative_documents.in_force"] + this["active.normative_documents.issued"]
