@@ -1,13 +1,378 @@
-"""HTML and MHTML pages (owned by the HTML reader work)."""
+"""HTML pages, as saved from a browser or fetched, and MHTML files (a page saved by Chrome or
+Edge as one file). The page's text in reading order: every data table a `Table` whose merged
+cells fill the grid positions they cover, every other block of text a `Paragraph`.
+
+Government pages wrap the article in layout tables (a table whose cells hold other tables, or
+whole paragraphs of text): those are read through, as the blocks they contain; the innermost
+tables are the data. Scripts, styles and navigation are not content. The page's title and the
+publication date it shows are kept (the interpreter judges lateness), and its pictures are
+counted (a report whose tables are pictures has no table text to read).
+
+Every page is hostile: the parser runs with no network and no entity expansion, with libxml2's
+limits on (256 levels of nesting, 10 MB text nodes), and a page that hits one is refused, never
+read in part; spans are capped, tables and text bounded."""
 
 from __future__ import annotations
 
-from xltool.published.document import Document, DocumentError
+import email
+import email.errors
+import email.header
+import email.policy
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from datetime import date
+from email.message import Message
+
+import lxml.html
+from lxml import etree
+
+from xltool.published.document import MAX_CELLS, MAX_TEXT, Cell, Document, DocumentError, Paragraph, Table
+from xltool.published.encoding import declared_in_html, decode
+
+MAX_SPAN = 1000  # a colspan beyond this is no table a person reads (browsers cap colspan at 1000 too)
+MAX_FRAMES = 20  # frames of an MHTML page spliced into it
+LAYOUT_CELL_CHARS = 800  # a cell holding this much text is a box of article text, not a table cell
+
+# Not content: never read. <head> is read for the title and dates only.
+DROPPED = ("script", "style", "noscript", "template", "iframe", "frame", "frameset", "object", "embed", "svg",
+           "math", "canvas", "select", "button", "input", "textarea", "nav", "audio", "video")
+# Elements that begin and end a block of text (a paragraph, or a line of a cell).
+BLOCKS = frozenset({"address", "article", "aside", "blockquote", "body", "center", "dd", "details", "dialog",
+                    "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3",
+                    "h4", "h5", "h6", "header", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "ul",
+                    "table", "caption", "thead", "tbody", "tfoot", "tr", "td", "th", "br"})
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\x00"), None)
+SPACE = re.compile(r"\s+")
+
+# Meta tags that carry the publication date: the government web site guideline's PubDate, and
+# what common CMSs and news sites write.
+DATE_METAS = ("pubdate", "publishdate", "firstpublishedtime", "publishtime", "publish_time", "publish-date",
+              "publish_date", "pub_date", "releasedate", "release_date", "article:published_time",
+              "og:published_time", "og:release_date", "datepublished", "dc.date.issued", "dcterms.issued",
+              "dc.date", "date")
+DATE = r"((?:19|20)\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})"
+DATE_RE = re.compile(DATE + r"|((?:19|20)\d\d)(\d\d)(\d\d)(?!\d)")
+# A date the page shows, labelled, near the top: the publishing labels first, then bare 日期/时间.
+SHOWN_DATES = (re.compile(r"(?:发布时间|发布日期|发表时间|发布于|公开日期|公开时间|上传时间|生成日期)\s*[:：]?\s*" + DATE),
+               re.compile(r"(?:日期|时间)\s*[:：]\s*" + DATE))
+TOP_CHARS = 4000  # how far from the top a shown date is looked for
+
+
+def _is_cjk(ch: str) -> bool:
+    o = ord(ch)
+    return (0x2E80 <= o <= 0x2FDF or 0x3000 <= o <= 0x303F or 0x3040 <= o <= 0x31FF or 0x3400 <= o <= 0x4DBF
+            or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFE30 <= o <= 0xFE4F or 0xFF00 <= o <= 0xFFEF
+            or 0x20000 <= o <= 0x3FFFF)
+
+
+def collapse(text: str) -> str:
+    """Whitespace and line breaks as a reader sees the words: nothing between two CJK characters
+    (a label broken over lines comes out whole), one space elsewhere, none at the ends."""
+    text = text.translate(INVISIBLE)
+
+    def join(m: re.Match) -> str:
+        s, e, whole = m.start(), m.end(), m.string
+        if s == 0 or e == len(whole):
+            return ""
+        return "" if _is_cjk(whole[s - 1]) and _is_cjk(whole[e]) else " "
+
+    return SPACE.sub(join, text)
+
+
+def _tag(el) -> str:
+    return el.tag.lower() if isinstance(el.tag, str) else ""
+
+
+def _text(el) -> str:
+    """An element's text, each block and <br> on its own line, collapsed."""
+    parts: list[str] = []
+    for event, node in etree.iterwalk(el, events=("start", "end")):
+        if _tag(node) in BLOCKS:
+            parts.append("\n")
+        if event == "start":
+            parts.append(node.text or "")
+        elif node is not el:
+            parts.append(node.tail or "")
+    return collapse("".join(parts))
+
+
+def _rows(table) -> list:
+    """The table's own rows in the order they print: the header, the body, the footer."""
+    head = table.xpath("./thead/tr")
+    foot = table.xpath("./tfoot/tr")
+    body = [tr for tr in table.xpath("./tr|./tbody/tr")]
+    return head + body + foot
+
+
+def _cells(tr) -> list:
+    return tr.xpath("./td|./th")
+
+
+def _is_layout(table) -> bool:
+    """A table that only places things on the page: it holds other tables, has no row of two
+    cells, or a cell holding a box of article text."""
+    if next(table.iterdescendants("table"), None) is not None:
+        return True
+    rows = [_cells(tr) for tr in _rows(table)]
+    if not any(len(cells) >= 2 for cells in rows):
+        return True
+    return any(len(td.text_content()) > LAYOUT_CELL_CHARS for cells in rows for td in cells)
+
+
+def _span(value: str | None, cap: int) -> int:
+    """rowspan/colspan as browsers read it: its leading digits, at least 1, at most `cap`; 0
+    (span to the end) is the cap."""
+    match = re.match(r"\s*(\d{1,7})", value or "")
+    n = int(match.group(1)) if match else 1
+    return cap if n == 0 else max(1, min(n, cap))
+
+
+class _Reader:
+    """Walks a page's body once, collecting blocks in reading order."""
+
+    def __init__(self) -> None:
+        self.blocks: list[Paragraph | Table] = []
+        self.line: list[str] = []
+        self.paragraphs = 0
+        self.tables = 0
+        self.cells = 0
+        self.chars = 0
+
+    def count(self, text: str) -> str:
+        self.chars += len(text)
+        if self.chars > MAX_TEXT:
+            raise DocumentError("file-too-large", f"网页文字过多（超过 {MAX_TEXT // 10000} 万字），不像是一份年度报告。")
+        return text
+
+    def flush(self) -> None:
+        text = collapse("".join(self.line))
+        self.line = []
+        if text:
+            self.paragraphs += 1
+            self.blocks.append(Paragraph(self.count(text), f"第{self.paragraphs}段"))
+
+    def walk(self, body) -> None:
+        walker = etree.iterwalk(body, events=("start", "end"))
+        for event, el in walker:
+            tag = _tag(el)
+            if event == "start":
+                if tag == "table" and not _is_layout(el):
+                    self.flush()
+                    self.table(el)
+                    walker.skip_subtree()
+                    continue
+                if tag in BLOCKS:
+                    self.flush()
+                self.line.append(el.text or "")
+            else:
+                if tag in BLOCKS:
+                    self.flush()
+                if el is not body:
+                    self.line.append(el.tail or "")
+        self.flush()
+
+    def table(self, el) -> None:
+        for caption in el.xpath("./caption"):
+            self.line.append(_text(caption))
+            self.flush()
+        rows = _rows(el)
+        number = self.tables + 1
+        grid: list[list[Cell | None]] = [[] for _ in rows]
+        for r, tr in enumerate(rows):
+            c = 0
+            for td in _cells(tr):
+                row = grid[r]
+                while c < len(row) and row[c] is not None:
+                    c += 1
+                down = _span(td.get("rowspan"), len(rows) - r)
+                across = _span(td.get("colspan"), MAX_SPAN)
+                self.grow(down * across)
+                cell = Cell(self.count(_text(td)), f"第{number}个表格第{r + 1}行第{c + 1}格")
+                for target in grid[r:r + down]:
+                    if len(target) < c + across:
+                        target.extend([None] * (c + across - len(target)))
+                    for k in range(c, c + across):
+                        if target[k] is None:
+                            target[k] = cell
+                c += across
+        width = max((len(row) for row in grid), default=0)
+        if not any(cell is not None and cell.text for row in grid for cell in row):
+            return  # an empty table: nothing printed
+        self.grow(sum(width - len(row) for row in grid))
+        self.tables = number
+        full = [[cell if cell is not None else Cell("", f"第{number}个表格第{r + 1}行第{c + 1}格")
+                 for c, cell in enumerate(row + [None] * (width - len(row)))] for r, row in enumerate(grid)]
+        self.blocks.append(Table(full, f"第{number}个表格"))
+
+    def grow(self, cells: int) -> None:
+        self.cells += cells
+        if self.cells > MAX_CELLS:
+            raise DocumentError("file-too-large", f"网页的表格过大（超过 {MAX_CELLS} 个单元格），不像是一份年度报告。")
+
+
+def _parse(text: str):
+    """The page's tree, or a DocumentError when the parser gave up part-way (nesting deeper than
+    256 levels, a text node over 10 MB): a page is read whole or not at all."""
+    parser = lxml.html.HTMLParser(encoding="utf-8", no_network=True, huge_tree=False, remove_comments=True,
+                                  remove_pis=True)
+    try:
+        root = lxml.html.document_fromstring(text.translate(INVISIBLE).encode("utf-8", "replace"), parser=parser)
+    except (etree.ParserError, ValueError):
+        raise DocumentError("file-unreadable", "网页是空的，没有可读的内容。") from None
+    for error in parser.error_log:
+        if error.level == etree.ErrorLevels.FATAL:
+            why = "嵌套层次过深" if "depth" in error.message.lower() else "单段文字过长"
+            raise DocumentError("file-unreadable", f"网页结构异常（{why}，超出解析上限），无法完整读取，不像是一份年度报告。")
+    return root
+
+
+def _body(root):
+    body = root.find("body")
+    return body if body is not None else root
+
+
+def _metas(root) -> dict[str, str]:
+    metas: dict[str, str] = {}
+    for meta in root.iter("meta"):
+        name = (meta.get("name") or meta.get("property") or meta.get("itemprop") or meta.get("http-equiv") or "")
+        content = meta.get("content")
+        if name and content:
+            metas.setdefault(name.strip().lower(), content.strip())
+    return metas
+
+
+def _date(text: str) -> date | None:
+    match = DATE_RE.search(unicodedata.normalize("NFKC", text))
+    if not match:
+        return None
+    y, m, d = (int(g) for g in (match.groups()[:3] if match.group(1) else match.groups()[3:]))
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def published_date(metas: Mapping[str, str], blocks: Iterable[Paragraph | Table]) -> date | None:
+    """The publication date the page shows: a date meta tag, else a labelled date near the top
+    (发布时间：2022-01-25, 发布日期：2022年01月25日, 日期：…), in paragraphs or the catalogue table
+    many sites print above the article."""
+    for name in DATE_METAS:
+        if name in metas and (found := _date(metas[name])):
+            return found
+    texts: list[str] = []
+    size = 0
+    for block in blocks:
+        parts = [block.text] if isinstance(block, Paragraph) else [c.text for row in block.rows for c in row]
+        texts.extend(parts)
+        size += sum(len(p) for p in parts)
+        if size > TOP_CHARS:
+            break
+    top = unicodedata.normalize("NFKC", " ".join(texts))[:TOP_CHARS * 2]
+    for pattern in SHOWN_DATES:
+        for match in pattern.finditer(top):
+            try:
+                return date(*(int(g) for g in match.groups()))
+            except ValueError:
+                continue
+    return None
+
+
+def _title(root, metas: Mapping[str, str]) -> str:
+    if metas.get("articletitle"):
+        return collapse(metas["articletitle"])
+    for path in ("head/title", ".//title", ".//h1"):
+        found = root.find(path)
+        if found is not None and (text := _text(found)):
+            return text
+    return ""
+
+
+def _document(data: bytes, file: str, text: str, frames: Mapping[str, str] | None = None,
+              fallback_title: str = "") -> Document:
+    root = _parse(text)
+    metas = _metas(root)
+    title = _title(root, metas) or fallback_title
+    body = _body(root)
+    if frames:
+        _splice_frames(body, frames)
+    for el in list(body.iter(*DROPPED)):
+        if el.getparent() is not None:
+            el.drop_tree()  # keeps the text that follows it
+    reader = _Reader()
+    reader.walk(body)
+    return Document(file, "html", hashlib.sha256(data).hexdigest(), reader.blocks, title,
+                    published_date(metas, reader.blocks), images=sum(1 for _ in body.iter("img")))
 
 
 def read_html(data: bytes, file: str) -> Document:
-    raise DocumentError("file-unreadable", "尚不支持这种文件。")
+    text, _ = decode(data, declared_in_html(data))
+    return _document(data, file, text)
+
+
+def scripted_page(data: bytes) -> bool:
+    """A page a script fills or guards: scripts or frames, and no readable text in its body (a
+    JavaScript challenge, an article loaded by script)."""
+    try:
+        root = _parse(decode(data, declared_in_html(data))[0])
+    except DocumentError:
+        return False
+    if next(root.iter("script", "iframe", "frame", "frameset"), None) is None:
+        return False
+    body = _body(root)
+    for el in list(body.iter(*DROPPED)):
+        if el.getparent() is not None:
+            el.drop_tree()
+    return len(collapse(body.text_content())) < 200
+
+
+# -- MHTML ----------------------------------------------------------------------------------------
+
+def _html_parts(message: Message) -> list[Message]:
+    return [part for part in message.walk() if part.get_content_type() in ("text/html", "application/xhtml+xml")]
+
+
+def _part_text(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    declared = part.get_content_charset() or declared_in_html(payload)
+    return decode(payload, declared)[0]
 
 
 def read_mhtml(data: bytes, file: str) -> Document:
-    raise DocumentError("file-unreadable", "尚不支持这种文件。")
+    """A page saved as one file (multipart/related): its first HTML part, with the frames Chrome
+    saved beside it (`cid:` sources) read in place."""
+    try:
+        message = email.message_from_bytes(data, policy=email.policy.compat32)
+        parts = _html_parts(message)
+        main = parts[0] if parts else None
+        frames = {}
+        for part in parts[1:MAX_FRAMES + 1]:
+            cid = (part.get("Content-ID") or "").strip().strip("<>")
+            if cid:
+                frames[cid] = _part_text(part)
+        text = _part_text(main) if main is not None else ""
+        subject = str(email.header.make_header(email.header.decode_header(message.get("Subject", ""))))
+    except (RecursionError, ValueError, LookupError, TypeError, AttributeError, UnicodeError, email.errors.MessageError):
+        raise DocumentError("file-unreadable", "MHTML 文件已损坏，无法读取。") from None
+    if main is None:
+        if data.lstrip()[:1] == b"<":
+            return read_html(data, file)
+        raise DocumentError("file-unreadable", "MHTML 文件里没有网页（没有 text/html 部分），无法读取。")
+    return _document(data, file, text, frames, collapse(subject))
+
+
+def _splice_frames(body, frames: Mapping[str, str]) -> None:
+    """Put each saved frame's body where its <iframe src="cid:..."> stands (one level deep)."""
+    for iframe in list(body.iter("iframe", "frame")):
+        src = (iframe.get("src") or "").strip()
+        if not src.lower().startswith("cid:") or src[4:] not in frames or iframe.getparent() is None:
+            continue
+        inner = _body(_parse(frames[src[4:]]))
+        box = etree.Element("div")
+        box.text = inner.text
+        box.extend(list(inner))
+        box.tail = iframe.tail
+        iframe.getparent().replace(iframe, box)
