@@ -13,6 +13,7 @@ LAYERS = [
     ("mail", ("xltool.mail",)),
     ("reports", ("xltool.reports",)),
     ("round", ("xltool.round",)),
+    ("published", ("xltool.published",)),
     ("checks", ("xltool.checks",)),
     ("form", ("xltool.form",)),
     ("office", ("xltool.office",)),

@@ -109,6 +109,24 @@ CATALOGUE: dict[str, Code] = {
     "sender-mismatch": Code("error", "发来的是其他单位的报表",
                             "the workbook belongs to another roster agency than the sender's address",
         fix="请使用下发给本单位的填报表填写后重新报送；如确为代为报送，请与汇总单位联系确认。"),
+    "tables-missing": Code("error", "表格无法读取",
+                           "a published report whose tables are absent, pictures, or a text layer that cannot be read: "
+                           "nothing is guessed",
+        fix="需要人工录入：请向报送单位索取 Excel 填报表，或对照原文手工填写。"),
+    "form-trial-2019": Code("warning", "2019 年试行格式",
+                            "a published report in the 2019 trial format, read into this format's keys; keys with no "
+                            "counterpart are null and rules over them skipped", figure_warning=True,
+        fix="请核对对应关系；该单位今后应使用{basis}格式。"),
+    "label-deviates": Code("warning", "标签与官方格式不一致",
+                           "a row or column label of a published report differs from the official one but was recognised",
+        fix="已按官方标签读取，请核对。"),
+    "site-refused": Code("error", "网站拒绝程序访问",
+                         "the web site refused a program (e.g. a JavaScript challenge); save the page from a browser "
+                         "and import the file",
+        fix="请在浏览器中打开该网页，另存为“网页，全部”（.html）或“网页，单个文件”（.mhtml），再导入保存的文件。"),
+    "published-late": Code("warning", "公开时间晚于规定",
+                           "the page's publication date is after 31 January (a department) or 31 March (a government)",
+        fix=""),
 }
 
 # Codes whose finding casts doubt on a figure that merge adds up: a return carrying one is
@@ -132,18 +150,19 @@ class Finding:
     sheet: str | None = None
     cell: str | None = None
     key: str | None = None
+    location: str | None = None  # where in a published document (null for workbooks)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
-        return {k: d[k] for k in ("code", "severity", "sheet", "cell", "key", "message")}
+        return {k: d[k] for k in ("code", "severity", "sheet", "cell", "key", "location", "message")}
 
 
 def finding(code: str, found: str, sheet: str | None = None, cell: str | None = None,
-            key: str | None = None, severity: str | None = None, **fix: Any) -> Finding:
+            key: str | None = None, severity: str | None = None, location: str | None = None, **fix: Any) -> Finding:
     """A finding: the check says where, which rule and what it found; the catalogue says how to
     fix it (its `fix`, with the names the check gives)."""
     entry = CATALOGUE[code]
-    return Finding(code, severity or entry.severity, found + entry.fix.format(**fix), sheet, cell, key)
+    return Finding(code, severity or entry.severity, found + entry.fix.format(**fix), sheet, cell, key, location)
 
 
 def fmt(v: Any) -> str:
@@ -164,6 +183,8 @@ def shown(text: str | None, limit: int = 40) -> str:
 def where(spec, key: str, sheet: str | None, cell: str | None) -> str:
     """「表二依申请公开」D7（一、本年新收政府信息公开申请数量／自然人）"""
     label = spec.cells[key].label if key in spec.cells else key
+    if not sheet and cell:  # a published document: `cell` says where in it (interpret.py)
+        return f"文档{cell}（{label}）"
     place = f"“{sheet}”表 {cell} 单元格" if sheet and cell else "工作簿中"
     return f"{place}（{label}）"
 

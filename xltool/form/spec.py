@@ -146,6 +146,9 @@ class Superseded:
     name: str
     basis: str
     labels: tuple[str, ...]
+    finding: str | None = None  # the warning a published report in this format carries when read
+    reads: tuple[tuple[str, str], ...] = ()  # (this format's key, that format's 「row／column」), where they differ
+    absent: tuple[str, ...] = ()  # keys (or key prefixes) with no counterpart in that format
 
 
 @dataclass(eq=False)
@@ -165,6 +168,7 @@ class Spec:
     workbook: dict[str, Any]  # texts of the workbook outside the tables
     narrative_template: str  # the report's default prose, a file beside the spec
     previous_keys: dict[str, str]  # this version's key -> the previous version's, where renamed
+    published: dict[str, Any]  # how published reports print this format (xltool import)
     source: str  # where the spec was read from, for messages
     home: Traversable | None = field(repr=False, default=None)  # the folder the spec was read from
     shipped: bool = False  # inside the package: a file of it missing is a broken installation
@@ -460,8 +464,11 @@ def parse_spec(text: str, source: str, home: Traversable | None = None, shipped:
         form=raw["form"], version=str(raw["version"]), title=raw["title"], basis=raw["basis"],
         years=tuple(raw["years"]), sheets=sheets, sections=raw["sections"], tables=tables, cells=cells,
         rules=_rules(raw, {t.id: t for t in tables}, cells), checks=dict(raw.get("checks") or {}),
-        superseded=tuple(Superseded(f["name"], f["basis"], tuple(f["labels"]))
+        superseded=tuple(Superseded(f["name"], f["basis"], tuple(f["labels"]), f.get("finding"),
+                                    tuple((str(k), str(v)) for k, v in (f.get("reads") or {}).items()),
+                                    tuple(f.get("absent") or ()))
                          for f in raw.get("superseded_formats") or ()),
+        published=dict(raw.get("published") or {}),
         workbook=dict(raw["workbook"]), narrative_template=raw["narrative_template"],
         previous_keys=dict(raw.get("previous_keys") or {}), source=source, home=home, shipped=shipped, raw=raw,
     )

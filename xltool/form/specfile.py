@@ -26,7 +26,7 @@ TOP_LEVEL = {
     "form": True, "version": True, "title": True, "basis": True, "years": True, "sheets": True,
     "sections": True, "tables": True, "fields": True, "rules": False, "sum_rules": False, "checks": False,
     "superseded_formats": False, "instructions": True, "workbook": True, "narrative_template": True,
-    "previous_keys": False,
+    "previous_keys": False, "published": False,
 }
 WORKBOOK_TEXTS = ("narrative_title", "fee_heading", "signatures")
 CHECKS = {  # check name -> (its settings that name keys, its settings that are numbers)
@@ -150,6 +150,7 @@ class _Checker:
         yield from self._checks()
         yield from self._workbook()
         yield from self._previous_keys()
+        yield from self._published()
 
     # -- the parts -----------------------------------------------------------------------------
     def _header(self) -> Iterator[tuple[int, str]]:
@@ -439,6 +440,39 @@ class _Checker:
             yield from self._key(mapping.line_of(new), new, "previous_keys ")
             if not isinstance(old, str) or not old:
                 yield mapping.line_of(new), f"previous_keys 中“{new}”应对应上一版表单的一个键。"
+
+    def _published(self) -> Iterator[tuple[int, str]]:
+        """How published reports print the form: the keys it names exist, its patterns compile."""
+        for f in self._list("superseded_formats"):
+            if not isinstance(f, Located):
+                continue
+            for key in f.get("reads") or {}:
+                yield from self._key(f.line_of("reads"), key, "superseded_formats 的 reads ")
+            for prefix in f.get("absent") or ():
+                if not any(k == prefix or k.startswith(f"{prefix}.") for k in self.keys):
+                    yield f.line_of("absent"), f"superseded_formats 的 absent 中“{prefix}”不是任何键的前缀。"
+        pub = self.raw.get("published")
+        if pub is None:
+            return
+        if not isinstance(pub, Located):
+            yield self.raw.line_of("published"), "“published”应是一个映射。"
+            return
+        patterns = [(pub.line_of("title"), pub.get("title"))] if "title" in pub else []
+        for item in pub.get("figures") or ():
+            if isinstance(item, dict):
+                patterns.append((pub.line_of("figures"), str(item.get("pattern", "")).replace("N", "0")))
+                yield from self._key(pub.line_of("figures"), item.get("key"), "published 的 figures ")
+        for key, pattern in (pub.get("contact") or {}).items():
+            patterns.append((pub.line_of("contact"), pattern))
+            yield from self._key(pub.line_of("contact"), key, "published 的 contact ")
+        for item in pub.get("deadlines") or ():
+            if isinstance(item, dict):
+                patterns.append((pub.line_of("deadlines"), item.get("who", "")))
+        for line, pattern in patterns:
+            try:
+                re.compile(str(pattern))
+            except re.error as e:
+                yield line, f"published 中的“{pattern}”不是有效的正则表达式（{e}）。"
 
     def _list(self, name: str) -> LocatedList:
         value = self.raw.get(name)

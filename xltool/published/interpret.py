@@ -1,0 +1,631 @@
+"""A published report read as a return: the three official tables and the six sections found in
+a `Document` by their labels, never by position, the figures as printed.
+
+Everything about the form comes from the spec: the tables' row and column labels (compared
+after NFKC with spaces, line breaks and quotes removed; a near miss is read with
+`label-deviates`), the headings and the words reports print (`published:` in the spec), and the
+2019 trial format's correspondence (`superseded_formats:`). Rows are matched by their own label
+wherever they are (the tables in any order, a table split over pages or cut in pieces); the
+columns of a row by the header cells above its figures, falling back to the official order where
+a text copy lost the header's merges.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from xltool.findings import Finding, finding, shown
+from xltool.form.returns import Entry, normalise, parse_number
+from xltool.form.spec import Spec, Superseded, latest_spec
+from xltool.published.document import Cell, Document, Paragraph, Table
+
+FUZZY = 0.8  # how close a printed label must come to an official one to be read as it
+SEP = "／"
+
+
+# -- normalising labels and figures ------------------------------------------------------------
+
+_DROP = dict.fromkeys(map(ord, "“”\"'‘’「」『』:：;；,，。"), None)
+
+
+@functools.lru_cache(maxsize=65536)
+def norm(text: str) -> str:
+    """A label as compared: NFKC (full-width and Kangxi forms), no spaces or line breaks, no
+    quotes or punctuation that reports vary, 、 after a numeral read as a dot."""
+    t = unicodedata.normalize("NFKC", text or "")
+    t = "".join(t.split()).translate(_DROP)
+    return re.sub(r"^(\d+)[、.．]", r"\1.", t.replace("、", "、"))
+
+
+def similar(a: str, b: str) -> float:
+    if not a or not b:
+        return 0.0
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+@dataclass(frozen=True)
+class Figure:
+    kind: str  # number | blank | text
+    value: Any = None
+
+
+def read_figure(text: str, spec: Spec) -> Figure:
+    """A printed cell: a number (separators, full-width digits, a unit after it), a blank
+    (empty, /, —, -, 无), or text."""
+    t = unicodedata.normalize("NFKC", text or "").strip()
+    t = "".join(t.split())
+    if t in _blank_marks(spec) or not t:
+        return Figure("blank")
+    for unit in spec.published.get("units", ()):
+        if t.endswith(unit) and len(t) > len(unit):
+            t = t[: -len(unit)]
+            break
+    value = parse_number(t)
+    if value is None:
+        return Figure("text", text.strip())
+    return Figure("number", normalise(value))
+
+
+@functools.cache
+def _blank_marks_of(marks: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(unicodedata.normalize("NFKC", m) for m in marks)
+
+
+def _blank_marks(spec: Spec) -> frozenset[str]:
+    return _blank_marks_of(tuple(spec.published.get("blank_marks", ())))
+
+
+# -- what is looked for: rows of the official tables, their columns, their keys ------------------
+
+@dataclass(frozen=True)
+class Column:
+    path: tuple[str, ...]  # the column's labels, outermost first
+    key: str
+
+    @property
+    def full(self) -> str:
+        return norm("".join(self.path))
+
+    @property
+    def leaf(self) -> str:
+        return norm(self.path[-1]) if self.path else ""
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    table: str
+    path: tuple[str, ...]  # the row's labels, outermost first; () for table 3's single row
+    columns: tuple[Column, ...]
+
+    @property
+    def leaf(self) -> str:
+        return norm(self.path[-1]) if self.path else ""
+
+    @property
+    def official(self) -> str:
+        return self.path[-1] if self.path else ""
+
+
+def _absent(key: str, old: Superseded) -> bool:
+    return any(key == p or key.startswith(p + ".") for p in old.absent)
+
+
+@functools.cache
+def row_specs(spec: Spec, old: Superseded | None = None) -> tuple[RowSpec, ...]:
+    """The rows to find, in the spec's order: this format's, or those of a superseded format
+    (its `reads` for the table they changed, this format's labels elsewhere)."""
+    rows: dict[tuple[str, tuple[str, ...]], list[Column]] = {}
+    changed = {spec.cells[k].table for k, _ in old.reads} if old else set()
+    for key, cell in spec.cells.items():
+        if cell.table is None or cell.table in changed or (old and _absent(key, old)):
+            continue
+        path = tuple(p for p in cell.row_label.split(SEP) if p) if cell.row_label else ()
+        rows.setdefault((cell.table, path), []).append(Column(tuple(cell.col_label.split(SEP)), key))
+    for key, where in old.reads if old else ():
+        row, col = where.split(SEP)
+        rows.setdefault((spec.cells[key].table or "", (row,)), []).append(Column((col,), key))
+    return tuple(RowSpec(t, p, tuple(c)) for (t, p), c in rows.items())
+
+
+# -- the document's rows --------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class DocRow:
+    table: int  # index among the document's tables
+    index: int  # row index within its table
+    cells: list[Cell]  # as the table holds them (merged cells repeated)
+
+    @functools.cached_property
+    def unique(self) -> list[tuple[int, Cell]]:
+        """(first grid position, cell) of each distinct cell, in order."""
+        seen: set[int] = set()
+        out = []
+        for i, c in enumerate(self.cells):
+            if id(c) not in seen:
+                seen.add(id(c))
+                out.append((i, c))
+        return out
+
+
+@dataclass
+class Match:
+    spec: RowSpec
+    row: DocRow
+    label_at: int  # position in row.unique of the label cell
+    score: float  # 1.0 exact
+
+
+def _label_score(text: str, leaf: str) -> float:
+    n = norm(text)
+    if not n or not leaf:
+        return 0.0
+    if n == leaf or (n.endswith(leaf) and len(leaf) >= 2):
+        return 1.0
+    if len(leaf) < 3:
+        return 0.0
+    best = similar(n, leaf)
+    if len(n) > len(leaf):  # the label printed with its group's label before it
+        best = max(best, similar(n[-len(leaf) - 2:], leaf))
+    return best
+
+
+# -- the result -----------------------------------------------------------------------------------
+
+@dataclass
+class Imported:
+    document: Document
+    spec: Spec
+    year: int | None = None
+    agency_name: str = ""
+    agency_code: str = ""
+    entries: dict[str, Entry] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)  # every key: the figure as printed, or None; texts
+    raw: dict[str, str] = field(default_factory=dict)
+    locations: dict[str, str] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)  # what reading found (the checks come in verify)
+    trial: Superseded | None = None  # read in a superseded format
+    tables_found: bool = False
+
+    @property
+    def readable(self) -> bool:
+        """Its tables imported: it can stand as a return."""
+        return self.tables_found and not any(f.code in ("tables-missing", "form-unknown") for f in self.findings)
+
+    def field(self, key: str) -> str:
+        v = self.values.get(key)
+        return v if isinstance(v, str) else ""
+
+    def to_json(self) -> dict[str, Any]:
+        from xltool.form.returns import json_number
+
+        spec, doc = self.spec, self.document
+        return {
+            "form": spec.form, "form_version": spec.version, "year": self.year,
+            "agency": {"code": self.agency_code, "name": self.agency_name},
+            "contact": {k.split(".", 1)[1]: self.field(k) for k in spec.text_keys if k.startswith("contact.")},
+            "values": {k: json_number(self.values.get(k)) for k in spec.numeric_keys},
+            "raw": dict(self.raw),
+            "narrative": {k.split(".", 1)[1]: self.field(k) for k in spec.text_keys if k.startswith("narrative.")},
+            "source": {"file": doc.file, "sha256": doc.sha256, "kind": doc.kind,
+                       "published": doc.published.isoformat() if doc.published else None,
+                       "converted_from": doc.converted_from,
+                       "trial_format": self.trial.name if self.trial else None,
+                       "locations": {k: v for k, v in self.locations.items() if k in spec.cells}},
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+# -- finding the tables ---------------------------------------------------------------------------
+
+def _superseded(doc: Document, spec: Spec) -> Superseded | None:
+    texts = {norm(c.text) for t in doc.tables for r in t.rows for c in r}
+    for old in spec.superseded:
+        if old.finding and len(texts & {norm(x) for x in old.labels}) >= 2:
+            return old
+    return None
+
+
+def _rows(doc: Document) -> list[DocRow]:
+    return [DocRow(t, i, r) for t, table in enumerate(doc.tables) for i, r in enumerate(table.rows)]
+
+
+def _match_rows(rows: list[DocRow], specs: Iterable[RowSpec]) -> list[Match]:
+    """Each official row to the document row printing its label: exact matches first, then the
+    closest near misses, each document row used once, the first occurrence winning."""
+    labelled = [s for s in specs if s.path]
+    matches: dict[RowSpec, Match] = {}
+    used: set[int] = set()
+    candidates: list[tuple[float, int, int, RowSpec, DocRow, int]] = []
+    for order, row in enumerate(rows):
+        texts = [(j, c.text) for j, (_, c) in enumerate(row.unique) if c.text.strip()]
+        for s in labelled:
+            for j, text in texts:
+                score = _label_score(text, s.leaf)
+                if score >= FUZZY:
+                    candidates.append((score, -order, j, s, row, j))
+    candidates.sort(key=lambda c: (-c[0], -c[1], -c[2]))
+    for score, _, _, s, row, j in candidates:
+        if s in matches or id(row) in used:
+            continue
+        matches[s] = Match(s, row, j, score)
+        used.add(id(row))
+    return sorted(matches.values(), key=lambda m: (m.row.table, m.row.index))
+
+
+def _numeric_count(row: DocRow, spec: Spec) -> int:
+    return sum(1 for _, c in row.unique if read_figure(c.text, spec).kind == "number")
+
+
+def _single_row(rows: list[DocRow], spec: Spec, rs: RowSpec, taken: set[int]) -> Match | None:
+    """Table 3's one row of figures, which has no label: in a table that prints the table's
+    column labels, the row with the most cells that are figures or blanks."""
+    marks = {c.leaf for c in rs.columns} | {norm(p) for c in rs.columns for p in c.path}
+    tables = {r.table for r in rows if any(norm(c.text) in marks for _, c in r.unique)}
+    best: tuple[int, int] | None = None
+    found = None
+    for r in rows:
+        if r.table not in tables or id(r) in taken:
+            continue
+        figures = [c for _, c in r.unique if read_figure(c.text, spec).kind != "text"]
+        labels = [c for _, c in r.unique if read_figure(c.text, spec).kind == "text"]
+        if len(figures) < len(rs.columns) or len(labels) > 1 or _numeric_count(r, spec) == 0:
+            continue
+        score = (len(figures), r.index)
+        if best is None or score > best:
+            best, found = score, r
+    if found is None:
+        return None
+    labels = [j for j, (_, c) in enumerate(found.unique) if read_figure(c.text, spec).kind == "text"]
+    return Match(rs, found, labels[-1] if labels else -1, 1.0)
+
+
+def _header_rows(doc: Document, row: DocRow, data_rows: set[tuple[int, int]]) -> list[list[Cell]]:
+    """The rows above a row of figures that head its columns: the run of rows that are not rows
+    of figures, nearest above it in its table."""
+    table = doc.tables[row.table]
+    i = row.index - 1
+    while i >= 0 and (row.table, i) in data_rows:
+        i -= 1
+    out: list[list[Cell]] = []
+    while i >= 0 and (row.table, i) not in data_rows:
+        out.insert(0, table.rows[i])
+        i -= 1
+    return out
+
+
+def _column_texts(header: list[list[Cell]], positions: list[int], width: int, spans_known: bool) -> list[str]:
+    """Per figure position, the header text above it: on a grid, the distinct cells over that
+    grid column top to bottom; in a text copy (no merges), the header rows aligned right."""
+    out = []
+    for p in positions:
+        seen: set[int] = set()
+        parts = []
+        for hrow in header:
+            if spans_known:
+                c = hrow[p] if p < len(hrow) else None
+            else:
+                k = p - width + len(hrow)  # aligned on the right edge
+                c = hrow[k] if 0 <= k < len(hrow) and len(hrow) >= width - p else None
+            if c is not None and id(c) not in seen:
+                seen.add(id(c))
+                parts.append(c.text)
+        out.append(norm("".join(parts)))
+    return out
+
+
+def _column_score(text: str, col: Column) -> float:
+    if not text:
+        return 0.0
+    if text == col.full or text.endswith(col.full):
+        return 3.0
+    if col.leaf and text.endswith(col.leaf):
+        return 2.0
+    if len(col.leaf) >= 3 and similar(text[-len(col.leaf):], col.leaf) >= FUZZY:
+        return 1.0
+    return 0.0
+
+
+def _assign_columns(rs: RowSpec, texts: list[str]) -> tuple[list[int] | None, list[tuple[Column, str]]]:
+    """For each official column, the figure position its header names (unique best match); None
+    when the header does not say. Also the columns recognised by a near miss."""
+    out: list[int] = []
+    near: list[tuple[Column, str]] = []
+    for col in rs.columns:
+        scores = [_column_score(t, col) for t in texts]
+        best = max(scores, default=0.0)
+        if best <= 0 or scores.count(best) != 1:
+            return None, []
+        out.append(scores.index(best))
+        if best == 1.0:
+            near.append((col, texts[scores.index(best)]))
+    if len(set(out)) != len(out):
+        return None, []
+    return out, near
+
+
+# -- the narrative --------------------------------------------------------------------------------
+
+_NUMERALS = "一二三四五六七八九十"
+
+
+def _heading_at(text: str, numeral: str, words: list[str]) -> int | None:
+    """Where the section's text starts in a paragraph that begins with its heading, else None."""
+    n = unicodedata.normalize("NFKC", text).strip()
+    m = re.match(rf"^\s*(?:第?{numeral}(?:部分)?\s*[、.．,，:：)）\s]\s*)?", n)
+    rest = n[m.end():] if m else n
+    if not m or (not m.group(0).strip() and len(n) > 30):
+        return None
+    compact = "".join(rest.split())
+    for w in sorted(words, key=len, reverse=True):
+        wn = "".join(unicodedata.normalize("NFKC", w).split())
+        if compact.startswith(wn):
+            # the position after the heading's words in the original text
+            count, i = 0, 0
+            while i < len(rest) and count < len(wn):
+                if not rest[i].isspace():
+                    count += 1
+                i += 1
+            return len(n) - len(rest) + i
+    return None
+
+
+def _sections(doc: Document, spec: Spec) -> tuple[dict[str, list[Paragraph]], list[Paragraph], list[str]]:
+    """The paragraphs of each section by its id, the paragraphs before the first heading, and
+    the ids whose heading was found."""
+    headings = spec.published.get("headings", {})
+    order = [s for s in spec.sections]
+    paragraphs = doc.paragraphs
+    starts: list[tuple[int, str, str]] = []  # (paragraph index, section id, text after the heading)
+    i = 0
+    for section in order:
+        numeral = section["heading"].split("、")[0]
+        words = [section["heading"].split("、", 1)[-1], *headings.get(section["id"], [])]
+        for j in range(i, len(paragraphs)):
+            at = _heading_at(paragraphs[j].text, numeral, words)
+            if at is not None:
+                starts.append((j, section["id"], paragraphs[j].text[at:].strip(" ：:\u3000")))
+                i = j + 1
+                break
+    out: dict[str, list[Paragraph]] = {}
+    for n, (j, sid, rest) in enumerate(starts):
+        end = starts[n + 1][0] if n + 1 < len(starts) else len(paragraphs)
+        body = [Paragraph(rest, paragraphs[j].where)] if rest else []
+        out[sid] = body + paragraphs[j + 1:end]
+    preamble = paragraphs[: starts[0][0]] if starts else []
+    return out, preamble, [s for _, s, _ in starts]
+
+
+def _identity(doc: Document, preamble: list[Paragraph], spec: Spec) -> tuple[str, int | None]:
+    """The agency's name and the statistics year, from the report's title."""
+    title = spec.published.get("title")
+    lines = [p.text.strip() for p in preamble[:6]] + [doc.title]
+    if not title:
+        return "", None
+    pattern = re.compile(title)
+    for i, line in enumerate(lines):
+        flat = "".join(unicodedata.normalize("NFKC", line).split())
+        m = pattern.search(flat)
+        if not m:
+            continue
+        name = flat[: m.start()].strip("《》“”\"-—_|")
+        name = re.split(r"[|_\-—]", name)[-1] if name else name
+        if not name and 0 < i <= len(preamble[:6]) and len(lines[i - 1]) <= 40:
+            name = "".join(lines[i - 1].split())
+        return name[:60], int(m.group(1))
+    for p in preamble:
+        m = re.search(r"(20\d\d)年1月1日", unicodedata.normalize("NFKC", p.text))
+        if m:
+            return "", int(m.group(1))
+    return "", None
+
+
+def _figure_in(text: str, pattern: str) -> tuple[Decimal, str] | None:
+    m = re.search(pattern.replace("N", r"(\d+(?:,\d{3})*(?:\.\d+)?)"), unicodedata.normalize("NFKC", text))
+    if not m:
+        return None
+    return Decimal(m.group(1).replace(",", "")), m.group(0)
+
+
+# -- interpreting ---------------------------------------------------------------------------------
+
+def interpret(doc: Document, spec: Spec | None = None) -> Imported:
+    """The return a published report gives: the figures as printed at their official keys, where
+    each was found, the narrative by section, and what reading found (tables-missing,
+    label-deviates, form-trial-2019, published-late, form-unknown)."""
+    spec = spec or latest_spec()
+    imp = Imported(doc, spec)
+    sections, preamble, found_sections = _sections(doc, spec)
+    imp.agency_name, imp.year = _identity(doc, preamble or doc.paragraphs[:3], spec)
+    old = _superseded(doc, spec)
+    imp.trial = old
+    specs = row_specs(spec, old)
+    rows = _rows(doc)
+    matches = _match_rows(rows, specs)
+    taken = {id(m.row) for m in matches}
+    for rs in specs:
+        if not rs.path:
+            single = _single_row(rows, spec, rs, taken)
+            if single:
+                matches.append(single)
+                taken.add(id(single.row))
+    data_rows = {(m.row.table, m.row.index) for m in matches}
+    data_rows |= {(r.table, r.index) for r in rows if _numeric_count(r, spec) >= 1 and (r.table, r.index) not in data_rows
+                  and len(r.unique) > 1}
+    tables_seen = {m.spec.table for m in matches}
+    imp.tables_found = bool(matches)
+    for m in matches:
+        _read_row(imp, m, doc, data_rows)
+    _fill_missing(imp, specs, tables_seen)
+    _narrative(imp, sections, preamble)
+    _readability(imp, tables_seen, found_sections)
+    if old and imp.tables_found:
+        absent = [k for k in spec.numeric_keys if k not in imp.locations and spec.cells[k].table]
+        imp.findings.append(finding(
+            "form-trial-2019" if old.finding == "form-trial-2019" else old.finding or "form-trial-2019",
+            f"这份报告使用的是{old.name}（{old.basis}），已按对应关系读入{spec.basis}格式；"
+            f"{len(absent)} 项在旧格式中没有对应（如“{spec.cells[absent[0]].label}”），留空且不参与校验。" if absent else
+            f"这份报告使用的是{old.name}（{old.basis}），已按对应关系读入{spec.basis}格式。", basis=spec.basis))
+    _late(imp)
+    return imp
+
+
+def _read_row(imp: Imported, m: Match, doc: Document, data_rows: set[tuple[int, int]]) -> None:
+    spec, rs, row = imp.spec, m.spec, m.row
+    figures = row.unique[m.label_at + 1:]
+    if m.score < 1.0:
+        label = row.unique[m.label_at][1]
+        imp.findings.append(finding("label-deviates", f"{label.where}的行标签“{shown(label.text)}”与官方格式"
+                                                      f"“{rs.official}”不一致，已按“{rs.official}”读取。",
+                                    location=label.where, key=rs.columns[0].key))
+    positions = [p for p, _ in figures]
+    table = doc.tables[row.table]
+    header = _header_rows(doc, row, data_rows)
+    if not header:
+        header = _continued_header(doc, row, data_rows)
+    width = len(row.cells) if not table.spans_known else max(len(r) for r in table.rows)
+    texts = _column_texts(header, positions, width, table.spans_known)
+    assigned, near = _assign_columns(rs, texts)
+    if assigned is None:
+        if len(figures) > len(rs.columns) and not table.spans_known:
+            figures = figures[-len(rs.columns):]  # a text copy: the figures end the row
+        assigned = list(range(len(rs.columns)))
+    for col, text in near:
+        imp.findings.append(finding("label-deviates", f"{table.where}的列标签“{shown(text)}”与官方格式"
+                                                      f"“{col.path[-1]}”不一致，已按“{col.path[-1]}”读取。",
+                                    location=table.where, key=col.key))
+    for col, at in zip(rs.columns, assigned):
+        if at >= len(figures):
+            continue
+        cell = figures[at][1]
+        _put(imp, col.key, cell)
+
+
+def _continued_header(doc: Document, row: DocRow, data_rows: set[tuple[int, int]]) -> list[list[Cell]]:
+    """A table continued from the previous one (split over pages): the header of the previous
+    table of the same width."""
+    for t in range(row.table - 1, -1, -1):
+        prev = doc.tables[t]
+        if not prev.rows or max(map(len, prev.rows)) != max(map(len, doc.tables[row.table].rows)):
+            return []
+        for i, r in enumerate(prev.rows):
+            if (t, i) in data_rows:
+                return _header_rows(doc, DocRow(t, i, r), data_rows)
+    return []
+
+
+def _put(imp: Imported, key: str, cell: Cell) -> None:
+    if key in imp.entries:
+        return
+    fig = read_figure(cell.text, imp.spec)
+    kind = {"number": "number", "blank": "blank", "text": "text"}[fig.kind]
+    e = Entry(key, None, cell.where, kind, fig.value, text=cell.text.strip() or None, locked=True)
+    imp.entries[key] = e
+    imp.values[key] = fig.value
+    imp.locations[key] = cell.where
+    if fig.kind == "text":
+        imp.raw[key] = cell.text.strip()
+
+
+def _fill_missing(imp: Imported, specs: tuple[RowSpec, ...], tables_seen: set[str]) -> None:
+    """Keys not found: a row missing from a table that was found is a blank (the report must
+    print every row); a key of a table not found, or with no counterpart, stays null silently."""
+    spec = imp.spec
+    expected = {c.key for rs in specs for c in rs.columns}
+    where_table = {}
+    for rs in specs:
+        for c in rs.columns:
+            where_table[c.key] = rs.table
+    for key in spec.cells:
+        if key in imp.entries or not spec.cells[key].numeric or spec.cells[key].table is None:
+            continue
+        if key in expected and where_table[key] in tables_seen:
+            e = Entry(key, None, "表格中", "blank")
+        else:
+            e = Entry(key, None, None, "missing")
+        imp.entries[key] = e
+        imp.values[key] = None
+
+
+def _narrative(imp: Imported, sections: dict[str, list[Paragraph]], preamble: list[Paragraph]) -> None:
+    spec = imp.spec
+    for section in spec.sections:
+        key = section.get("narrative")
+        if not key:
+            continue
+        body = sections.get(section["id"], [])
+        text = "\n".join(p.text for p in body if p.text.strip())
+        where = f"{body[0].where}起" if body else None
+        imp.values[key] = text
+        imp.entries[key] = Entry(key, None, where, "text" if text else "blank", text)
+        if where:
+            imp.locations[key] = where
+    other = imp.values.get("narrative.other", "")
+    for conf in spec.published.get("figures", ()):
+        key = conf["key"]
+        if key in imp.entries:
+            continue
+        found = _figure_in(other, conf["pattern"]) if other else None
+        if found:
+            value, _ = found
+            where = imp.locations.get("narrative.other", "六、其他需要报告的事项")
+            imp.entries[key] = Entry(key, None, where, "number", normalise(value))
+            imp.values[key] = normalise(value)
+            imp.locations[key] = where
+    for key in spec.cells:
+        if key.startswith("processing_fee.") and key not in imp.entries:
+            imp.entries[key] = Entry(key, None, None, "missing")  # not stated: null, no finding
+            imp.values[key] = None
+    pre = unicodedata.normalize("NFKC", "\n".join(p.text for p in preamble))
+    for key, pattern in spec.published.get("contact", {}).items():
+        m = re.search(pattern, pre)
+        value = m.group(1).strip() if m else ""
+        imp.values[key] = value
+        imp.entries[key] = Entry(key, None, preamble[0].where if preamble and m else None, "text" if value else "blank",
+                                 value)
+    for key in spec.text_keys:
+        if key not in imp.entries:
+            imp.values[key] = ""
+            imp.entries[key] = Entry(key, None, None, "missing", "")
+
+
+def _readability(imp: Imported, tables_seen: set[str], found_sections: list[str]) -> None:
+    spec, doc = imp.spec, imp.document
+    missing = [t for t in spec.tables if t.id not in tables_seen]
+    if doc.unreadable and len(missing) == len(spec.tables):
+        imp.tables_found = False
+        imp.findings.append(finding("tables-missing", f"{doc.unreadable}，无法读取表格中的数字，未作任何推测。"))
+        return
+    if not tables_seen and len(found_sections) < 2:
+        imp.findings.append(finding("form-unknown", "这不像是一份政府信息公开工作年度报告：既没有找到官方格式的三张表格，"
+                                                    "也没有找到“一、总体情况”等六部分的标题。"))
+        return
+    if not missing:
+        return
+    names = "、".join(t.heading for t in missing)
+    why = ("表格可能是以图片形式发布的" if doc.images else "没有找到这些表格") if not doc.unreadable else doc.unreadable
+    imp.findings.append(finding("tables-missing", f"{names}：{why}，其中的数字未读入（不按 0 计）。"))
+    if not tables_seen:
+        imp.tables_found = False
+
+
+def _late(imp: Imported) -> None:
+    doc, spec = imp.document, imp.spec
+    if doc.published is None or imp.year is None:
+        return
+    for rule in spec.published.get("deadlines", ()):
+        if re.search(rule.get("who", ""), imp.agency_name or ""):
+            month, day = (int(x) for x in str(rule["by"]).split("-"))
+            deadline = date(imp.year + 1, month, day)
+            if doc.published > deadline:
+                imp.findings.append(finding(
+                    "published-late", f"页面显示的发布日期是 {doc.published:%Y年%-m月%-d日}，晚于{rule.get('name', '')}"
+                                      f"公开{imp.year}年度报告的期限（{deadline:%Y年%-m月%-d日}，条例第四十九条）。"))
+            return
