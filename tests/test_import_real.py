@@ -4,6 +4,7 @@ never through xltool's importer, so these tests hold the importer to the page.""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from decimal import Decimal
@@ -13,7 +14,9 @@ from typing import Any
 import pytest
 
 from xltool.form.spec import latest_spec
+from xltool.published.importing import check, import_source
 
+REFERENCE = Path(__file__).parent / "data" / "published" / "text" / "acheng-2021.txt"
 REAL = Path(__file__).parent / "data" / "published" / "real"
 EXPECTED = sorted(REAL.glob("*.expected.json"))
 NAMES = [p.name.removesuffix(".expected.json") for p in EXPECTED]
@@ -38,13 +41,12 @@ def document(name: str) -> Path:
     return found[0]
 
 
+@functools.cache
 def imported(name: str) -> Any:
-    """import_source on the document; skipped while the importer or the PDF reader has not landed
-    (the stub PDF reader refuses every file with 尚不支持这种文件。). Any other failure to read is a failure."""
-    importing = pytest.importorskip("xltool.published.importing")
-    result = importing.import_source(str(document(name)))
-    if any(f.code == "file-unreadable" and f.message == "尚不支持这种文件。" for f in result.findings):
-        pytest.skip("the PDF reader has not landed yet")
+    """import_source on the document, its findings those of verify (reading, then every rule on
+    the figures as printed)."""
+    result = import_source(str(document(name)))
+    result.findings = check(result)
     return result
 
 
@@ -130,3 +132,35 @@ def test_the_label_typo_of_hongze_is_read_with_a_warning() -> None:
         deviates = [f for f in result.findings if f.code == "label-deviates"]
         assert any("其他法律行政法规禁止公开" in f.message for f in deviates), name
         assert result.values["requests.denied_prohibited_by_law.total"] == 0
+
+
+def test_the_pair_in_one_folder_is_checked_across_years(tmp_path: Path) -> None:
+    """verify on a folder holding both 洪泽区 reports checks 2024 against 2023, matching
+    淮安市洪泽区人民政府 to 洪泽区人民政府: the pair agrees. With 2023 given as a text report whose
+    结转下年度 differs, the 2024 PDF gets rule-carry-over at its row and column, in a folder and with
+    --previous alike."""
+    from xltool.round.previous import load_previous
+    from xltool.round.verify import verify_paths
+
+    for name in ("hongze-2023", "hongze-2024"):
+        (tmp_path / f"{name}.pdf").write_bytes(document(name).read_bytes())
+    results = {Path(r.file).stem: r for r in verify_paths([tmp_path], show_progress=False)}
+    codes = {name: {f.code for f in r.findings} for name, r in results.items()}
+    assert "rule-carry-over" not in codes["hongze-2024"] and "rule-stock-continuity" not in codes["hongze-2024"]
+    assert codes["hongze-2023"] >= {"rule-review-total"}
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "hongze-2024.pdf").write_bytes(document("hongze-2024").read_bytes())
+    lines = REFERENCE.read_text(encoding="utf-8").split("\n")
+    lines[0], lines[2] = "洪泽区人民政府", "2023年政府信息公开工作年度报告"
+    at = next(i for i, line in enumerate(lines) if line.strip() == "四、结转下年度继续办理")
+    lines[at + 1] = "\t3"  # 自然人: 3 carried forward into 2024, which carries over 0
+    (other / "洪泽区2023年报.txt").write_text("\n".join(lines), encoding="utf-8")
+    for found in (verify_paths([other], show_progress=False),
+                  verify_paths([other / "hongze-2024.pdf"], previous=load_previous(other / "洪泽区2023年报.txt"),
+                               show_progress=False)):
+        later = next(r for r in found if r.file.endswith("hongze-2024.pdf"))
+        carry = [f for f in later.findings if f.code == "rule-carry-over"]
+        assert [f.key for f in carry] == ["requests.carried_over.natural_person"], later.findings
+        assert carry[0].location and carry[0].location.startswith("第") and "上年" in carry[0].message

@@ -170,12 +170,17 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
 
 
 SHOWN_FINDINGS = 8
+DOCUMENT_KINDS = {"html": "网页报告", "docx": "Word 报告", "pdf": "PDF 报告", "text": "文本报告"}
 
 
 def _print_verify(results, summary) -> None:
     for r in results:
-        who = f"{r.agency['name']}（{r.agency['code']}）" if r.agency else "（无法识别单位）"
-        click.echo(f"{STATE_TEXT[r.status]}  {who}  {r.file}")
+        who = (f"{r.agency['name']}（{r.agency['code']}）" if r.agency.get("code") else r.agency["name"] or "（未写明单位）") \
+            if r.agency else "（无法识别单位）"
+        kind = f"  [{DOCUMENT_KINDS.get(r.kind, r.kind)}{f' {r.year}年度' if r.year else ''}]" if r.document else ""
+        click.echo(f"{STATE_TEXT[r.status]}  {who}  {r.file}{kind}")
+        for note in r.notes:
+            click.echo(f"    [说明] {note}")
         blanks = [f for f in r.findings if f.code == "value-blank"]
         shown = [f for f in r.findings if f.code != "value-blank" or len(blanks) <= 3]
         if len(blanks) > 3:

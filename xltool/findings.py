@@ -119,7 +119,7 @@ CATALOGUE: dict[str, Code] = {
         fix="请核对对应关系；该单位今后应使用{basis}格式。"),
     "label-deviates": Code("warning", "标签与官方格式不一致",
                            "a row or column label of a published report differs from the official one but was recognised",
-        fix="已按官方标签读取，请核对。"),
+        fix="请核对。"),
     "site-refused": Code("error", "网站拒绝程序访问",
                          "the web site refused a program (e.g. a JavaScript challenge); save the page from a browser "
                          "and import the file",

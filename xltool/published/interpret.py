@@ -25,7 +25,7 @@ from typing import Any
 from xltool.findings import Finding, finding, shown
 from xltool.form.returns import Entry, normalise, parse_number
 from xltool.form.spec import Spec, Superseded, latest_spec
-from xltool.published.document import Cell, Document, Paragraph, Table
+from xltool.published.document import Cell, Document, Paragraph
 
 FUZZY = 0.8  # how close a printed label must come to an official one to be read as it
 SEP = "／"
@@ -283,8 +283,8 @@ def _single_row(rows: list[DocRow], spec: Spec, rs: RowSpec, taken: set[int]) ->
             best, found = score, r
     if found is None:
         return None
-    labels = [j for j, (_, c) in enumerate(found.unique) if read_figure(c.text, spec).kind == "text"]
-    return Match(rs, found, labels[-1] if labels else -1, 1.0)
+    at = [j for j, (_, c) in enumerate(found.unique) if read_figure(c.text, spec).kind == "text"]
+    return Match(rs, found, at[-1] if at else -1, 1.0)
 
 
 def _header_rows(doc: Document, row: DocRow, data_rows: set[tuple[int, int]]) -> list[list[Cell]]:
@@ -463,6 +463,7 @@ def interpret(doc: Document, spec: Spec | None = None) -> Imported:
     imp.tables_found = bool(matches)
     for m in matches:
         _read_row(imp, m, doc, data_rows)
+    _collapsed_groups(imp, rows, specs, matches)
     _fill_missing(imp, specs, tables_seen)
     _narrative(imp, sections, preamble)
     _readability(imp, tables_seen, found_sections)
@@ -478,7 +479,7 @@ def interpret(doc: Document, spec: Spec | None = None) -> Imported:
 
 
 def _read_row(imp: Imported, m: Match, doc: Document, data_rows: set[tuple[int, int]]) -> None:
-    spec, rs, row = imp.spec, m.spec, m.row
+    rs, row = m.spec, m.row
     figures = row.unique[m.label_at + 1:]
     if m.score < 1.0:
         label = row.unique[m.label_at][1]
@@ -534,6 +535,37 @@ def _put(imp: Imported, key: str, cell: Cell) -> None:
         imp.raw[key] = cell.text.strip()
 
 
+def _collapsed_groups(imp: Imported, rows: list[DocRow], specs: tuple[RowSpec, ...], matches: list[Match]) -> None:
+    """A group of rows printed as one row of figures (（六）其他处理 without its sub-rows, as the
+    2019 trial format had it): its rows were not printed, so their keys stay null without
+    value-blank, and the rules over them are skipped; one label-deviates says so."""
+    found = {id(m.spec) for m in matches}
+    groups: dict[str, list[RowSpec]] = {}
+    for rs in specs:
+        if len(rs.path) >= 2:
+            groups.setdefault(rs.path[-2], []).append(rs)
+    for group, members in groups.items():
+        if any(id(rs) in found for rs in members):
+            continue
+        target = norm(group)
+        for row in rows:
+            labels = [(j, c) for j, (_, c) in enumerate(row.unique) if norm(c.text) == target]
+            if not labels:
+                continue
+            j, cell = labels[-1]
+            if not any(read_figure(c.text, imp.spec).kind == "number" for _, c in row.unique[j + 1:]):
+                continue
+            for rs in members:
+                for col in rs.columns:
+                    imp.entries[col.key] = Entry(col.key, None, None, "missing")
+                    imp.values[col.key] = None
+            imp.findings.append(finding(
+                "label-deviates", f"{cell.where}的“{shown(cell.text)}”印为一行，没有分列官方格式的"
+                                  f"{len(members)}个子项（{'、'.join(rs.official for rs in members)}）：这些子项留空，"
+                                  "涉及它们的校验（如办理结果总计）跳过。", location=cell.where, key=members[0].columns[0].key))
+            break
+
+
 def _fill_missing(imp: Imported, specs: tuple[RowSpec, ...], tables_seen: set[str]) -> None:
     """Keys not found: a row missing from a table that was found is a blank (the report must
     print every row); a key of a table not found, or with no counterpart, stays null silently."""
@@ -586,10 +618,10 @@ def _narrative(imp: Imported, sections: dict[str, list[Paragraph]], preamble: li
     pre = unicodedata.normalize("NFKC", "\n".join(p.text for p in preamble))
     for key, pattern in spec.published.get("contact", {}).items():
         m = re.search(pattern, pre)
-        value = m.group(1).strip() if m else ""
-        imp.values[key] = value
-        imp.entries[key] = Entry(key, None, preamble[0].where if preamble and m else None, "text" if value else "blank",
-                                 value)
+        text = m.group(1).strip() if m else ""
+        imp.values[key] = text
+        imp.entries[key] = Entry(key, None, preamble[0].where if preamble and m else None, "text" if text else "blank",
+                                 text)
     for key in spec.text_keys:
         if key not in imp.entries:
             imp.values[key] = ""

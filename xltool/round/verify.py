@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from xltool.checks import Context, families
 from xltool.findings import Finding, finding, status_of
-from xltool.form.returns import FormError, Return, from_book, read_bounded, read_meta
+from xltool.form.returns import RETURN_SUFFIXES, FormError, Return, from_book, read_bounded, read_meta
 from xltool.form.spec import Spec, Superseded, latest_spec
 from xltool.office.book import Book
 from xltool.office.container import ContainerError, wps_format
 from xltool.office.xlsx import load_book
+from xltool.published.document import is_document
 from xltool.round import dates
 from xltool.round.dates import parse_time
 from xltool.util import parallel_map
@@ -41,14 +42,27 @@ class FileResult:
     mtime: float = 0.0
     values: dict[str, Any] = field(default_factory=dict)
     year: int | None = None  # the statistics year, to judge how plausible saved_at is
+    kind: str = "xlsx"  # xlsx for workbooks; html | docx | pdf | text for a published report
+    source: dict[str, Any] | None = None  # a document's: file, sha256, kind, published; an imported workbook's origin
+    notes: list[str] = field(default_factory=list)  # said beside the findings (an imported workbook)
 
     @property
     def status(self) -> str:
         return status_of(self.findings)
 
+    @property
+    def document(self) -> bool:
+        """A published report read as a return (not a workbook)."""
+        return self.kind != "xlsx"
+
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "agency": self.agency, "status": self.status,
-                "findings": [f.to_json() for f in self.findings]}
+        out: dict[str, Any] = {"file": self.file, "agency": self.agency, "status": self.status, "kind": self.kind, "year": self.year,
+               "findings": [f.to_json() for f in self.findings]}
+        if self.source is not None:
+            out["source"] = self.source
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
 
 def _file_findings(book: Book) -> list[Finding]:
@@ -96,7 +110,7 @@ def verify_bytes(data: bytes, file: str, *, key: bytes | None = None,
         except FormError as e:
             return FileResult(file, None, _file_findings(book) + [_form_error(book, e)], saved_at=book.modified,
                               mtime=mtime)
-        prev = previous.get(ret.agency_code) if previous is not None else None
+        prev = last_year(previous, ret.agency_code, ret.agency_name)
         findings = verify_return(ret, key=key, previous=prev)
     except ContainerError as e:  # also a damaged sheet, parsed only when a check reads it
         return FileResult(file, None, [finding(e.code, e.message)], mtime=mtime)
@@ -104,14 +118,63 @@ def verify_bytes(data: bytes, file: str, *, key: bytes | None = None,
         # a defect xltool has not met yet: this file costs only itself, the folder run goes on
         return FileResult(file, None, [finding("file-unreadable", f"读取本文件时遇到无法处理的内容（{type(e).__name__}），"
                                                                   f"已跳过；其他文件照常审核。")], mtime=mtime)
-    return FileResult(file, {"code": ret.agency_code, "name": ret.agency_name}, findings, ret,
-                      saved_at=book.modified, mtime=mtime, values=ret.values, year=ret.year)
+    result = FileResult(file, {"code": ret.agency_code, "name": ret.agency_name}, findings, ret,
+                        saved_at=book.modified, mtime=mtime, values=ret.values, year=ret.year)
+    origin = imported_from(ret.meta)
+    if origin:
+        result.source = {"kind": "xlsx", "imported_from": origin}
+        result.notes.append(f"本表由已发布的报告导入（{origin['kind'].upper()}，{origin.get('file') or ''}），"
+                            "不是该单位填报并签章的报表。")
+    return result
+
+
+def imported_from(meta: Mapping[str, str]) -> dict[str, str] | None:
+    """The published document a workbook was made from (`import --to-workbook`), from its hidden sheet."""
+    if not meta.get("imported_kind"):
+        return None
+    return {"kind": meta["imported_kind"], "sha256": meta.get("imported_sha256", ""), "file": meta.get("imported_file", "")}
+
+
+def last_year(previous: Mapping[str, Mapping[str, Any]] | None, code: str, name: str) -> Mapping[str, Any] | None:
+    """Last year's figures of an agency: by its code, else by its name (a published report has
+    no code; the name matched with the year and the report's title stripped)."""
+    if previous is None:
+        return None
+    if code and code in previous:
+        return previous[code]
+    from xltool.published.names import find_by_name
+
+    return find_by_name(previous, name)
+
+
+def verify_document(path: Path, previous: Mapping[str, Mapping[str, Any]] | None = None, mtime: float = 0.0) -> FileResult:
+    """A published report (HTML, Word, PDF, text) verified as printed (PRODUCT.md, "Published reports")."""
+    from xltool.published.importing import check, import_source
+
+    imp = import_source(path)
+    prev = last_year(previous, imp.agency_code, imp.agency_name)
+    findings = check(imp, prev)
+    doc = imp.document
+    agency = {"code": imp.agency_code, "name": imp.agency_name} if imp.readable else None
+    values = {k: imp.values.get(k) for k in imp.spec.numeric_keys} if imp.readable else {}
+    return FileResult(str(path), agency, findings, None, mtime=mtime, values=values, year=imp.year, kind=doc.kind,
+                      source={"file": doc.file, "sha256": doc.sha256, "kind": doc.kind,
+                              "published": doc.published.isoformat() if doc.published else None,
+                              "form_version": imp.spec.version if imp.readable else None,
+                              "trial_format": imp.trial.name if imp.trial else None})
 
 
 def verify_path(path: str | os.PathLike, *, key: bytes | None = None,
                 previous: Mapping[str, Mapping[str, Any]] | None = None) -> FileResult:
-    """Verify one file. `previous` maps agency code -> last year's values."""
+    """Verify one file: a workbook, or a published report (by its suffix). `previous` maps agency
+    code (or a published report's agency name) -> last year's values."""
     path = Path(path)
+    if is_document(path.name) and path.suffix.lower() not in RETURN_SUFFIXES:
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            mtime = 0.0
+        return verify_document(path, previous, mtime)
     try:
         data = read_bounded(path)
         mtime = path.stat().st_mtime
@@ -144,7 +207,9 @@ def expand(paths: Iterable[str | os.PathLike], replies: Replies | None = None) -
 
 def _ignored(f: Path, root: Path) -> bool:
     rel = f.relative_to(root).parts
-    return any(part.startswith(".") for part in rel) or f.name in ("manifest.json",) or f.name.startswith("~$")
+    # import's own records (<name>.json beside the workbook it made) are not returns
+    return (any(part.startswith(".") for part in rel) or f.name in ("manifest.json",) or f.name.startswith("~$")
+            or f.suffix.lower() == ".json")
 
 
 def _worker(args) -> FileResult:
@@ -175,6 +240,11 @@ def verify_paths(paths: Iterable[str | os.PathLike], *, key: bytes | None = None
         mixup = mixups.get(Path(r.file))
         if mixup is not None:
             r.findings.insert(0, finding("sender-mismatch", mixup.message()))
+    from xltool.published.names import name_codes, pair_years
+
+    name_codes(results, roster)
+    if previous is None:
+        results = pair_years(results, lambda f, prev: verify_path(f, key=key, previous=prev))
     mark_duplicates([r for r in results if Path(r.file) not in mixups])
     return results
 
@@ -245,7 +315,8 @@ def _order(r: Dated, now: datetime) -> tuple:
     saved = plausible(r.saved_at, _year(r), now)
     filed = plausible(_file_time(r.mtime), None, now)
     oldest = datetime.min.replace(tzinfo=timezone.utc)
-    return saved is not None, saved or oldest, filed is not None, filed or oldest, r.file
+    workbook = getattr(r, "kind", "xlsx") == "xlsx"  # an agency's workbook always wins over its document
+    return workbook, saved is not None, saved or oldest, filed is not None, filed or oldest, r.file
 
 
 def choose(results: Iterable[D], now: datetime | None = None) -> D:
@@ -260,6 +331,8 @@ def superseded_note(used: Dated, other: Dated, now: datetime | None = None) -> s
     """Why `other` is not the return used, for the duplicate-return finding and the notes."""
     now = now or datetime.now(timezone.utc)
     name = Path(used.file).name
+    if getattr(other, "kind", "xlsx") != "xlsx" and getattr(used, "kind", "xlsx") == "xlsx":
+        return f"本份是已发布的报告，该单位的 Excel 填报表 {name} 优先"
     why = doubt(other.saved_at, _year(other), now)
     if why:
         return f"本份的保存{why}，不可信，按规则排在后面；采用的是 {name}"
@@ -275,7 +348,7 @@ def superseded_note(used: Dated, other: Dated, now: datetime | None = None) -> s
 def duplicates(results: Iterable[C], now: datetime | None = None) -> dict[str, tuple[C, list[C]]]:
     by_code: dict[str, list[C]] = {}
     for r in results:
-        if r.agency:
+        if r.agency and r.agency.get("code"):
             by_code.setdefault(r.agency["code"], []).append(r)
     out = {}
     for code, group in by_code.items():
