@@ -102,9 +102,10 @@ def _parts(data: bytes) -> tuple[bytes, bytes | None]:
 
 
 def _as_word(message: str) -> str:
-    """The container's messages speak of returns (.xlsx); a Word document's reader says .docx."""
-    return message.replace("报送表", "文档").replace("另存为 .xlsx 再报送", "另存为 .docx 再导入").replace(
-        "另存为 Excel 工作簿（.xlsx）再报送", "另存为 .docx 再导入").replace("再报送", "再导入")
+    """The container's messages end by telling a clerk to resend a return (.xlsx); a published
+    report's reader keeps what they say about the file and says what to do with a document."""
+    what = message[:message.find("请")] if "请" in message else message
+    return what + _RESAVE
 
 
 def _word_parts(data: bytes) -> tuple[bytes, bytes | None]:

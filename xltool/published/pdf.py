@@ -33,8 +33,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from xltool.published.docx import join_text
 from xltool.published.document import MAX_BYTES, MAX_CELLS, MAX_TEXT, Cell, Document, DocumentError, Paragraph, Table
+from xltool.published.docx import join_text
 
 MAX_PAGES = 60  # an annual report has fewer than 40
 DECODE_BUDGET = 96 << 20  # bytes pdfminer may inflate for one document (a report: a few MB)
@@ -466,9 +466,9 @@ def _ruling(page: Any) -> list[dict]:
     of text) draw no table."""
     out = [line for line in page.lines if not _white(line.get("stroking_color"))]
     for rect in page.rects:
-        if rect.get("stroke") and not _white(rect.get("stroking_color")):
-            out.append(rect)
-        elif rect.get("fill") and min(rect["width"], rect["height"]) < 2.5 and not _white(rect.get("non_stroking_color")):
+        stroked = rect.get("stroke") and not _white(rect.get("stroking_color"))
+        bar = rect.get("fill") and min(rect["width"], rect["height"]) < 2.5 and not _white(rect.get("non_stroking_color"))
+        if stroked or bar:
             out.append(rect)
     edges = [e for obj in out for e in obj_to_edges(obj)]
     return edges + _closing(edges)
@@ -485,7 +485,7 @@ def _closing(edges: list[dict]) -> list[dict]:
         ends: dict[float, list[dict]] = {}
         for v in vertical:
             ends.setdefault(round(v[end]), []).append(v)
-        for y, group in ends.items():
+        for group in ends.values():
             open_ = [v for v in group if not any(abs(h["top"] - v[end]) <= 2 and h["x0"] - 2 <= v["x0"] <= h["x1"] + 2
                                                  for h in horizontal)]
             if len({round(v["x0"]) for v in open_}) < 2 or not horizontal:
