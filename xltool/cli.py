@@ -127,15 +127,18 @@ def _verify_defaults(rnd, p) -> None:
 @click.option("--previous", type=click.Path(exists=True), help="上年的报表（文件、文件夹、汇总表或 read --json 输出），用于跨年度核对。")
 @key_option
 @click.option("--annotate", type=click.Path(file_okay=False), help="把有问题的报表另存一份批注版到此文件夹（原文件不动）。")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False),
+              help="另存一个检查结果页面（.html）：每份报表或报告一行，列出问题及位置，可排序、可打印。")
 @handle_errors
 @in_round(_verify_defaults)
 def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file: str | None,
-           annotate: str | None, rnd) -> None:
+           annotate: str | None, html_file: str | None, rnd) -> None:
     """审核报表：模板是否完整、数值是否有效、勾稽关系是否成立。
 
     \b
     例：xltool verify returns/
         xltool verify returns/ --previous 2020/汇总.xlsx --annotate 批注/ --json
+        xltool verify 年报/ --html 检查结果.html
     """
     from xltool.round.previous import load_previous
     from xltool.round.verify import exit_status, summary, verify_paths
@@ -147,6 +150,9 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
         raise UsageError("找不到：" + "、".join(missing))
     if annotate:
         refuse_overlap(annotate, [*paths, previous], output_is_dir=True, writes_returns=True)
+    if html_file:
+        from xltool.commands.merge import _check_output
+        _check_output(Path(html_file), [*paths, previous], ".html")
     key = read_secret(key_file, "XLTOOL_KEY")
     prev = load_previous(previous) if previous else None
     results = verify_paths(paths, key=key, previous=prev, show_progress=not as_json,
@@ -162,10 +168,18 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
         check_writable_dir(rnd.findings.parent)
         atomic_write(rnd.findings, (json.dumps({"returns": [r.to_json() for r in results], "summary": counts},
                                                ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+    if html_file:
+        from xltool.round.audit import render_html
+        try:
+            atomic_write(html_file, render_html(results, checked=paths, previous=previous).encode("utf-8"))
+        except OSError as e:
+            raise UsageError(f"无法写入 {html_file}：{e.strerror or e}。") from None
     if as_json:
         print_json({"returns": [r.to_json() for r in results], "summary": counts})
     else:
         _print_verify(results, counts)
+        if html_file:
+            click.echo(f"检查结果页面：{html_file}")
     sys.exit(exit_status(results))
 
 
