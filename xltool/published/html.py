@@ -24,8 +24,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date
 from email.message import Message
+from typing import Any
 
-import lxml.html
 from lxml import etree
 
 from xltool.published.document import MAX_CELLS, MAX_TEXT, Cell, Document, DocumentError, Paragraph, Table
@@ -43,8 +43,15 @@ BLOCKS = frozenset({"address", "article", "aside", "blockquote", "body", "center
                     "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3",
                     "h4", "h5", "h6", "header", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "ul",
                     "table", "caption", "thead", "tbody", "tfoot", "tr", "td", "th", "br"})
-INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\x00"), None)
+INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00]")
 SPACE = re.compile(r"\s+")
+SPAN = re.compile(r"\s*(\d{1,7})")
+# CJK ideographs, radicals, punctuation, kana and full-width forms: no space is read between two.
+CJK = ("\u2e80-\u2fdf\u3000-\u303f\u3040-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f"
+       "\uff00-\uffef\U00020000-\U0003ffff")
+CJK_SPACE = re.compile(f"(?<=[{CJK}]) (?=[{CJK}])")
+TEXT = etree.XPath("string()")
+NON_SPACE = re.compile(r"\s+")
 
 # Meta tags that carry the publication date: the government web site guideline's PubDate, and
 # what common CMSs and news sites write.
@@ -57,39 +64,26 @@ DATE_RE = re.compile(DATE + r"|((?:19|20)\d\d)(\d\d)(\d\d)(?!\d)")
 # A date the page shows, labelled, near the top: the publishing labels first, then bare 日期/时间.
 SHOWN_DATES = (re.compile(r"(?:发布时间|发布日期|发表时间|发布于|公开日期|公开时间|上传时间|生成日期)\s*[:：]?\s*" + DATE),
                re.compile(r"(?:日期|时间)\s*[:：]\s*" + DATE))
+FULL_WIDTH = re.compile("[\uff10-\uff19]")  # full-width digits: dates NFKC reads
 TOP_CHARS = 4000  # how far from the top a shown date is looked for
-
-
-def _is_cjk(ch: str) -> bool:
-    o = ord(ch)
-    return (0x2E80 <= o <= 0x2FDF or 0x3000 <= o <= 0x303F or 0x3040 <= o <= 0x31FF or 0x3400 <= o <= 0x4DBF
-            or 0x4E00 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFE30 <= o <= 0xFE4F or 0xFF00 <= o <= 0xFFEF
-            or 0x20000 <= o <= 0x3FFFF)
 
 
 def collapse(text: str) -> str:
     """Whitespace and line breaks as a reader sees the words: nothing between two CJK characters
     (a label broken over lines comes out whole), one space elsewhere, none at the ends."""
-    text = text.translate(INVISIBLE)
-
-    def join(m: re.Match) -> str:
-        s, e, whole = m.start(), m.end(), m.string
-        if s == 0 or e == len(whole):
-            return ""
-        return "" if _is_cjk(whole[s - 1]) and _is_cjk(whole[e]) else " "
-
-    return SPACE.sub(join, text)
-
-
-def _tag(el) -> str:
-    return el.tag.lower() if isinstance(el.tag, str) else ""
+    if text.isprintable() and " " not in text:
+        return text  # no whitespace, nothing invisible: most cells
+    text = SPACE.sub(" ", INVISIBLE.sub("", text)).strip()
+    return CJK_SPACE.sub("", text) if " " in text else text
 
 
 def _text(el) -> str:
     """An element's text, each block and <br> on its own line, collapsed."""
+    if len(el) == 0:
+        return collapse(el.text or "")
     parts: list[str] = []
     for event, node in etree.iterwalk(el, events=("start", "end")):
-        if _tag(node) in BLOCKS:
+        if node.tag in BLOCKS:
             parts.append("\n")
         if event == "start":
             parts.append(node.text or "")
@@ -98,35 +92,31 @@ def _text(el) -> str:
     return collapse("".join(parts))
 
 
-def _rows(table) -> list:
+def _rows(table) -> list[Any]:
     """The table's own rows in the order they print: the header, the body, the footer."""
-    head = table.xpath("./thead/tr")
-    foot = table.xpath("./tfoot/tr")
-    body = [tr for tr in table.xpath("./tr|./tbody/tr")]
+    head: list[Any] = []
+    body: list[Any] = []
+    foot: list[Any] = []
+    for child in table.iterchildren("tr", "thead", "tbody", "tfoot"):
+        if child.tag == "tr":
+            body.append(child)
+        else:
+            (head if child.tag == "thead" else foot if child.tag == "tfoot" else body).extend(child.iterchildren("tr"))
     return head + body + foot
 
 
-def _cells(tr) -> list:
-    return tr.xpath("./td|./th")
+def _string(el) -> str:
+    return str(TEXT(el))
 
 
-def _is_layout(table) -> bool:
-    """A table that only places things on the page: it holds other tables, has no row of two
-    cells, or a cell holding a box of article text."""
-    if next(table.iterdescendants("table"), None) is not None:
-        return True
-    rows = [_cells(tr) for tr in _rows(table)]
-    if not any(len(cells) >= 2 for cells in rows):
-        return True
-    return any(len(td.text_content()) > LAYOUT_CELL_CHARS for cells in rows for td in cells)
-
-
-def _span(value: str | None, cap: int) -> int:
-    """rowspan/colspan as browsers read it: its leading digits, at least 1, at most `cap`; 0
-    (span to the end) is the cap."""
-    match = re.match(r"\s*(\d{1,7})", value or "")
+def _span(value: str | None, cap: int, zero: int = 1) -> int:
+    """rowspan/colspan as browsers read it: its leading digits, at least 1, at most `cap`; 0 is
+    `zero` (a rowspan of 0 spans to the end of the table, a colspan of 0 is 1)."""
+    if value is None or value == "1":
+        return 1
+    match = SPAN.match(value)
     n = int(match.group(1)) if match else 1
-    return cap if n == 0 else max(1, min(n, cap))
+    return zero if n == 0 else max(1, min(n, cap))
 
 
 class _Reader:
@@ -140,29 +130,31 @@ class _Reader:
         self.cells = 0
         self.chars = 0
 
-    def count(self, text: str) -> str:
-        self.chars += len(text)
+    def count(self, chars: int) -> None:
+        self.chars += chars
         if self.chars > MAX_TEXT:
             raise DocumentError("file-too-large", f"网页文字过多（超过 {MAX_TEXT // 10000} 万字），不像是一份年度报告。")
-        return text
 
     def flush(self) -> None:
         text = collapse("".join(self.line))
         self.line = []
         if text:
+            self.count(len(text))
             self.paragraphs += 1
-            self.blocks.append(Paragraph(self.count(text), f"第{self.paragraphs}段"))
+            self.blocks.append(Paragraph(text, f"第{self.paragraphs}段"))
 
     def walk(self, body) -> None:
         walker = etree.iterwalk(body, events=("start", "end"))
         for event, el in walker:
-            tag = _tag(el)
+            tag = el.tag
             if event == "start":
-                if tag == "table" and not _is_layout(el):
-                    self.flush()
-                    self.table(el)
-                    walker.skip_subtree()
-                    continue
+                if tag == "table":
+                    table = self.table(el)
+                    if table is not None:
+                        self.flush()
+                        self.blocks.append(table)
+                        walker.skip_subtree()
+                        continue
                 if tag in BLOCKS:
                     self.flush()
                 self.line.append(el.text or "")
@@ -173,38 +165,54 @@ class _Reader:
                     self.line.append(el.tail or "")
         self.flush()
 
-    def table(self, el) -> None:
-        for caption in el.xpath("./caption"):
+    def table(self, el) -> Table | None:
+        """A data table as a full grid; None for a table that only lays out the page (it holds
+        other tables, has no row of two cells, or a cell holding a box of article text), whose
+        content is then read as the blocks it holds."""
+        if next(el.iterdescendants("table"), None) is not None:
+            return None
+        rows = [[(td, _text(td)) for td in tr.iterchildren("td", "th")] for tr in _rows(el)]
+        if not any(len(row) >= 2 for row in rows) or any(len(t) > LAYOUT_CELL_CHARS for row in rows for _, t in row):
+            return None
+        chars = sum(len(t) for row in rows for _, t in row)
+        if not chars:
+            return None  # an empty table prints nothing
+        self.count(chars)
+        for caption in el.iterchildren("caption"):
             self.line.append(_text(caption))
             self.flush()
-        rows = _rows(el)
         number = self.tables + 1
+        height = len(rows)
         grid: list[list[Cell | None]] = [[] for _ in rows]
-        for r, tr in enumerate(rows):
+        width = 0  # up to the last column a cell begins in: columns only a span reaches into show nothing
+        for r, row in enumerate(rows):
             c = 0
-            for td in _cells(tr):
-                row = grid[r]
-                while c < len(row) and row[c] is not None:
+            placed = grid[r]
+            where = f"第{number}个表格第{r + 1}行第"
+            for td, text in row:
+                while c < len(placed) and placed[c] is not None:
                     c += 1
-                down = _span(td.get("rowspan"), len(rows) - r)
+                down = _span(td.get("rowspan"), height - r, zero=height - r)
                 across = _span(td.get("colspan"), MAX_SPAN)
-                self.grow(down * across)
-                cell = Cell(self.count(_text(td)), f"第{number}个表格第{r + 1}行第{c + 1}格")
-                for target in grid[r:r + down]:
+                if down * across > 1:
+                    self.grow(down * across - 1)
+                cell = Cell(text, f"{where}{c + 1}格")
+                if c >= width:
+                    width = c + 1
+                for target in grid[r:r + down] if down > 1 else (placed,):
                     if len(target) < c + across:
                         target.extend([None] * (c + across - len(target)))
                     for k in range(c, c + across):
                         if target[k] is None:
                             target[k] = cell
                 c += across
-        width = max((len(row) for row in grid), default=0)
-        if not any(cell is not None and cell.text for row in grid for cell in row):
-            return  # an empty table: nothing printed
-        self.grow(sum(width - len(row) for row in grid))
+        self.grow(sum(len(row) for row in rows) + sum(max(0, width - len(row)) for row in grid))
         self.tables = number
-        full = [[cell if cell is not None else Cell("", f"第{number}个表格第{r + 1}行第{c + 1}格")
-                 for c, cell in enumerate(row + [None] * (width - len(row)))] for r, row in enumerate(grid)]
-        self.blocks.append(Table(full, f"第{number}个表格"))
+        for r, line in enumerate(grid):
+            if len(line) != width or None in line:  # a hole, or a short row: empty cells of their own
+                line[:] = [cell if cell is not None else Cell("", f"第{number}个表格第{r + 1}行第{c + 1}格")
+                           for c, cell in enumerate((line + [None] * width)[:width])]
+        return Table(grid, f"第{number}个表格")  # type: ignore[arg-type]  # no None is left
 
     def grow(self, cells: int) -> None:
         self.cells += cells
@@ -215,17 +223,34 @@ class _Reader:
 def _parse(text: str):
     """The page's tree, or a DocumentError when the parser gave up part-way (nesting deeper than
     256 levels, a text node over 10 MB): a page is read whole or not at all."""
-    parser = lxml.html.HTMLParser(encoding="utf-8", no_network=True, huge_tree=False, remove_comments=True,
-                                  remove_pis=True)
+    parser = etree.HTMLParser(encoding="utf-8", no_network=True, huge_tree=False, remove_comments=True,
+                              remove_pis=True)
     try:
-        root = lxml.html.document_fromstring(text.translate(INVISIBLE).encode("utf-8", "replace"), parser=parser)
-    except (etree.ParserError, ValueError):
-        raise DocumentError("file-unreadable", "网页是空的，没有可读的内容。") from None
+        root = etree.fromstring(text.replace("\x00", "").encode("utf-8", "replace"), parser=parser)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        root = None
+    if root is None:
+        raise DocumentError("file-unreadable", "网页是空的，没有可读的内容。")
     for error in parser.error_log:
         if error.level == etree.ErrorLevels.FATAL:
             why = "嵌套层次过深" if "depth" in error.message.lower() else "单段文字过长"
             raise DocumentError("file-unreadable", f"网页结构异常（{why}，超出解析上限），无法完整读取，不像是一份年度报告。")
     return root
+
+
+def _drop_chrome(body) -> None:
+    """Remove what is not content (DROPPED), keeping the text that follows each."""
+    for el in list(body.iter(*DROPPED)):
+        parent = el.getparent()
+        if parent is None:
+            continue
+        if el.tail:
+            previous = el.getprevious()
+            if previous is not None:
+                previous.tail = (previous.tail or "") + el.tail
+            else:
+                parent.text = (parent.text or "") + el.tail
+        parent.remove(el)
 
 
 def _body(root):
@@ -269,7 +294,9 @@ def published_date(metas: Mapping[str, str], blocks: Iterable[Paragraph | Table]
         size += sum(len(p) for p in parts)
         if size > TOP_CHARS:
             break
-    top = unicodedata.normalize("NFKC", " ".join(texts))[:TOP_CHARS * 2]
+    top = " ".join(texts)[:TOP_CHARS * 2]
+    if not top.isascii() and FULL_WIDTH.search(top):
+        top = unicodedata.normalize("NFKC", top)
     for pattern in SHOWN_DATES:
         for match in pattern.finditer(top):
             try:
@@ -297,9 +324,9 @@ def _document(data: bytes, file: str, text: str, frames: Mapping[str, str] | Non
     body = _body(root)
     if frames:
         _splice_frames(body, frames)
-    for el in list(body.iter(*DROPPED)):
-        if el.getparent() is not None:
-            el.drop_tree()  # keeps the text that follows it
+    _drop_chrome(body)
+    if len(NON_SPACE.sub("", _string(body))) > MAX_TEXT:
+        raise DocumentError("file-too-large", f"网页文字过多（超过 {MAX_TEXT // 10000} 万字），不像是一份年度报告。")
     reader = _Reader()
     reader.walk(body)
     return Document(file, "html", hashlib.sha256(data).hexdigest(), reader.blocks, title,
@@ -321,10 +348,8 @@ def scripted_page(data: bytes) -> bool:
     if next(root.iter("script", "iframe", "frame", "frameset"), None) is None:
         return False
     body = _body(root)
-    for el in list(body.iter(*DROPPED)):
-        if el.getparent() is not None:
-            el.drop_tree()
-    return len(collapse(body.text_content())) < 200
+    _drop_chrome(body)
+    return len(collapse(_string(body))) < 200
 
 
 # -- MHTML ----------------------------------------------------------------------------------------
