@@ -286,6 +286,9 @@ cli.add_command(archive)
 from xltool.commands.fill import fill  # noqa: E402
 
 cli.add_command(fill)
+from xltool.commands.importing import import_  # noqa: E402
+
+cli.add_command(import_)
 
 
 zh.localize(cli)

@@ -22,7 +22,7 @@ from xltool.errors import InputError, UsageError, XltoolError
 from xltool.form import calc, returndata
 from xltool.form.formulas import LARGEST
 from xltool.form.layout import layout_for
-from xltool.form.returns import Return, from_book, read_bounded
+from xltool.form.returns import META_SHEET, Return, from_book, read_bounded
 from xltool.office.book import Book
 from xltool.office.container import Container, open_container
 from xltool.office.package import Package, SheetCells, number_text
@@ -86,14 +86,17 @@ def values_from_payload(payload: Any) -> dict[str, Any]:
     return payload
 
 
-def fill_bytes(data: bytes, values: Mapping[str, Any], *, strict_keys: bool = True) -> bytes:
-    """The workbook `data` with `values` (canonical key -> number, text or None) typed in."""
+def fill_bytes(data: bytes, values: Mapping[str, Any], *, strict_keys: bool = True,
+               meta: Mapping[str, str] | None = None) -> bytes:
+    """The workbook `data` with `values` (canonical key -> number, text or None) typed in, and
+    `meta` (name -> text) added to its hidden identity sheet (import records its document there)."""
     box = open_container(data)
     book = book_from_container(box)
-    return _fill(box, book, from_book(book), values, strict_keys)
+    return _fill(box, book, from_book(book), values, strict_keys, meta)
 
 
-def _fill(box: Container, book: Book, ret: Return, values: Mapping[str, Any], strict_keys: bool) -> bytes:
+def _fill(box: Container, book: Book, ret: Return, values: Mapping[str, Any], strict_keys: bool,
+          meta: Mapping[str, str] | None = None) -> bytes:
     package = Package.from_container(box)
     spec = ret.spec
     for key, value in values.items():
@@ -129,6 +132,12 @@ def _fill(box: Container, book: Book, ret: Return, values: Mapping[str, Any], st
         cell = cells(item.sheet).get(item.row, item.col, create=False)
         if cell is not None and cell.find(NS + "f") is not None:
             _set(cell, result, formula_result=True)
+    if meta:
+        hidden = book.sheets[META_SHEET]
+        row = 1 + max((r for r, _ in hidden.cells), default=-1)
+        for n, (name, text) in enumerate(meta.items()):
+            _set(cells(META_SHEET).get(row + n, 0), name)
+            _set(cells(META_SHEET).get(row + n, 1), text)
     return package.save()
 
 

@@ -95,8 +95,18 @@ class Return:
             "values": {k: json_number(self.values.get(k)) for k in spec.numeric_keys},
             "raw": dict(self.raw),
             "narrative": {k.split(".", 1)[1]: self.field(k) for k in spec.text_keys if k.startswith("narrative.")},
-            "source": {"file": self.file, "sha256": self.sha256, "saved_at": self.saved_at},
+            "source": self.source,
         }
+
+    @property
+    def source(self) -> dict[str, Any]:
+        """Where the return came from: the workbook, and the published report it was imported
+        from (import --to-workbook records it in the hidden sheet)."""
+        out: dict[str, Any] = {"file": self.file, "sha256": self.sha256, "saved_at": self.saved_at, "kind": "xlsx"}
+        if self.meta.get("imported_kind"):
+            out["imported_from"] = {"kind": self.meta["imported_kind"], "sha256": self.meta.get("imported_sha256", ""),
+                                    "file": self.meta.get("imported_file", "")}
+        return out
 
 
 def json_number(v: Any) -> int | float | None:

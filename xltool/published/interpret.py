@@ -45,10 +45,16 @@ def norm(text: str) -> str:
     return re.sub(r"^(\d+)[、.．]", r"\1.", t.replace("、", "、"))
 
 
-def similar(a: str, b: str) -> float:
-    if not a or not b:
+@functools.lru_cache(maxsize=65536)
+def similar(a: str, b: str, floor: float = FUZZY) -> float:
+    """How alike two labels are (difflib's ratio), 0 when they cannot reach `floor` (the cheap
+    upper bounds first: most pairs compared are nothing alike)."""
+    if not a or not b or 2 * min(len(a), len(b)) / (len(a) + len(b)) < floor:
         return 0.0
-    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+    m = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if m.real_quick_ratio() < floor or m.quick_ratio() < floor:
+        return 0.0
+    return m.ratio()
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from typing import Any
 from xltool.errors import UsageError
 from xltool.findings import STATE_TEXT, Finding
 from xltool.form import calc
-from xltool.form.spec import Spec, get_spec
+from xltool.form.spec import Spec, get_spec, latest_spec
 from xltool.office.package import MAIN, REL
 from xltool.office.xlsx import cell_string
 from xltool.round.confirm import Confirmation, Confirmations, figure_findings
@@ -44,6 +44,7 @@ UNCONFIRMED = "unconfirmed:"  # + the figure warning's code
 DEFAULT_CODE = "MERGED"
 KEEP_FINDINGS = 5  # per return: enough to say why, bounded whatever the file holds
 DETAIL_SHEET = "各单位明细"
+ORIGINS = {"html": "网页", "docx": "Word", "pdf": "PDF", "text": "文本"}
 NOTES_SHEET = "未汇总说明"
 
 
@@ -67,6 +68,8 @@ class Scanned:
     mtime: float = 0.0
     sha256: str | None = None
     figures: tuple[tuple[str, str | None], ...] = ()  # (code, key) of every figure warning: to be confirmed
+    kind: str = "xlsx"  # xlsx, or the kind of a published report read as the return
+    origin: str | None = None  # a published report's kind, for a document or a workbook imported from one
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
@@ -85,6 +88,16 @@ def _scan_one(args) -> Scanned:
         scanned.sha256 = ret.sha256
         scanned.form = (ret.spec.form, ret.spec.version, ret.year)
         scanned.row = tuple(ret.values.get(k) for k in ret.spec.numeric_keys)
+        scanned.origin = (result.source or {}).get("imported_from", {}).get("kind")
+    elif result.document and result.agency and result.values and result.year:
+        # a published report whose tables imported: its figures as printed (PRODUCT.md, the duplicate rule)
+        spec = latest_spec()
+        scanned.sha256 = (result.source or {}).get("sha256")
+        scanned.form = (spec.form, spec.version, result.year)
+        scanned.row = tuple(result.values.get(k) for k in spec.numeric_keys)
+    scanned.kind = result.kind
+    if result.document:
+        scanned.origin = result.kind
     return scanned
 
 
@@ -125,9 +138,12 @@ class Included:
     error_codes: tuple[str, ...] = ()
     confirmations: list[Confirmation] = field(default_factory=list)  # the figure warnings confirmed
     unconfirmed: list[str] = field(default_factory=list)  # figure warnings let in unconfirmed by allow_errors
+    origin: str | None = None  # read from a published report of this kind (html, docx, pdf, text)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "name": self.name, "file": self.file}
+        if self.origin:
+            out["source"] = self.origin
         if self.unconfirmed:
             out["unconfirmed"] = [f"unconfirmed:{f}" for f in self.unconfirmed]
         if self.confirmations:
@@ -236,7 +252,7 @@ def merge_scanned(scanned: Sequence[Scanned], *, roster: Sequence[Agency] | None
         else:
             assert s.agency is not None and s.row is not None  # a return with either is excluded
             result.included.append(Included(s.agency["code"], s.agency["name"], s.file, s.status, s.row, s.first,
-                                            s.error_codes, confirmed, unconfirmed))
+                                            s.error_codes, confirmed, unconfirmed, s.origin))
     if roster is not None:
         returned = {s.agency["code"] for s in scanned if s.agency}
         result.missing = [a for a in roster if a.code not in returned]
@@ -343,7 +359,8 @@ def _detail_rows(result: MergeResult) -> Iterator[list[Any]]:
     yield ["code", "name", "status", "file"] + list(keys) + ["confirmations"]
     for i in result.included:
         state = STATE_TEXT["unconfirmed"] + "（按 --allow-errors 计入）" if i.unconfirmed else STATE_TEXT.get(i.status, i.status)
-        yield [i.code, i.name, state, Path(i.file).name] + list(i.row) + ["；".join(c.text for c in i.confirmations)]
+        origin = f"（由已发布的{ORIGINS.get(i.origin, i.origin)}报告导入）" if i.origin else ""
+        yield [i.code, i.name, state, Path(i.file).name + origin] + list(i.row) + ["；".join(c.text for c in i.confirmations)]
 
 
 def _note_rows(result: MergeResult) -> Iterator[list[Any]]:

@@ -120,19 +120,12 @@ def verify_bytes(data: bytes, file: str, *, key: bytes | None = None,
                                                                   f"已跳过；其他文件照常审核。")], mtime=mtime)
     result = FileResult(file, {"code": ret.agency_code, "name": ret.agency_name}, findings, ret,
                         saved_at=book.modified, mtime=mtime, values=ret.values, year=ret.year)
-    origin = imported_from(ret.meta)
+    origin = ret.source.get("imported_from")
     if origin:
         result.source = {"kind": "xlsx", "imported_from": origin}
         result.notes.append(f"本表由已发布的报告导入（{origin['kind'].upper()}，{origin.get('file') or ''}），"
                             "不是该单位填报并签章的报表。")
     return result
-
-
-def imported_from(meta: Mapping[str, str]) -> dict[str, str] | None:
-    """The published document a workbook was made from (`import --to-workbook`), from its hidden sheet."""
-    if not meta.get("imported_kind"):
-        return None
-    return {"kind": meta["imported_kind"], "sha256": meta.get("imported_sha256", ""), "file": meta.get("imported_file", "")}
 
 
 def last_year(previous: Mapping[str, Mapping[str, Any]] | None, code: str, name: str) -> Mapping[str, Any] | None:
@@ -315,8 +308,14 @@ def _order(r: Dated, now: datetime) -> tuple:
     saved = plausible(r.saved_at, _year(r), now)
     filed = plausible(_file_time(r.mtime), None, now)
     oldest = datetime.min.replace(tzinfo=timezone.utc)
-    workbook = getattr(r, "kind", "xlsx") == "xlsx"  # an agency's workbook always wins over its document
+    workbook = not from_document(r)  # an agency's workbook always wins over its document
     return workbook, saved is not None, saved or oldest, filed is not None, filed or oldest, r.file
+
+
+def from_document(r: Any) -> bool:
+    """A published report, or a workbook import made from one (FileResult or merge's Scanned)."""
+    return bool(getattr(r, "kind", "xlsx") != "xlsx" or getattr(r, "origin", None)
+                or (getattr(r, "source", None) or {}).get("imported_from"))
 
 
 def choose(results: Iterable[D], now: datetime | None = None) -> D:
@@ -331,8 +330,8 @@ def superseded_note(used: Dated, other: Dated, now: datetime | None = None) -> s
     """Why `other` is not the return used, for the duplicate-return finding and the notes."""
     now = now or datetime.now(timezone.utc)
     name = Path(used.file).name
-    if getattr(other, "kind", "xlsx") != "xlsx" and getattr(used, "kind", "xlsx") == "xlsx":
-        return f"本份是已发布的报告，该单位的 Excel 填报表 {name} 优先"
+    if from_document(other) and not from_document(used):
+        return f"本份来自已发布的报告，该单位自己报送的 Excel 填报表 {name} 优先"
     why = doubt(other.saved_at, _year(other), now)
     if why:
         return f"本份的保存{why}，不可信，按规则排在后面；采用的是 {name}"
