@@ -294,7 +294,9 @@ def test_a_10_mb_page_of_inlined_pictures_reads_its_report(report) -> None:
     ("<table>" + ("<tr>" + '<td colspan="1000">1</td>' * 3 + "</tr>") * 10 + "</table>", "file-too-large", "单元格"),
     ("<table>" + "<tr><td>标签</td><td>1</td></tr>" * (MAX_CELLS // 2 + 1) + "</table>", "file-too-large",
      str(MAX_CELLS)),
-], ids=["text-node", "ten-mb-text", "deep", "colspans", "many-cells"])
+    ("<p>" + "<b>字</b>" * 1_000_000 + "</p>", "file-too-large", "元素过多"),  # 10 MB of tags
+    ("<div>" + "字<br>" * 30_000 + "</div>", "file-too-large", "段落过多"),
+], ids=["text-node", "ten-mb-text", "deep", "colspans", "many-cells", "tag-soup", "lines"])
 def test_hostile_pages_end_in_a_clear_message(body: str, code: str, says: str) -> None:
     with pytest.raises(DocumentError, match=says) as caught:
         read_html(page(body), "hostile.html")

@@ -33,6 +33,8 @@ from xltool.published.encoding import declared_in_html, decode
 
 MAX_SPAN = 1000  # a colspan beyond this is no table a person reads (browsers cap colspan at 1000 too)
 MAX_FRAMES = 20  # frames of an MHTML page spliced into it
+MAX_ELEMENTS = 200_000  # of a page's body once scripts and styles are gone; a report page has a few thousand
+MAX_PARAGRAPHS = 20_000  # a report has a few hundred
 LAYOUT_CELL_CHARS = 800  # a cell holding this much text is a box of article text, not a table cell
 
 # Not content: never read. <head> is read for the title and dates only.
@@ -141,6 +143,8 @@ class _Reader:
         if text:
             self.count(len(text))
             self.paragraphs += 1
+            if self.paragraphs > MAX_PARAGRAPHS:
+                raise DocumentError("file-too-large", f"网页段落过多（超过 {MAX_PARAGRAPHS} 段），不像是一份年度报告。")
             self.blocks.append(Paragraph(text, f"第{self.paragraphs}段"))
 
     def walk(self, body) -> None:
@@ -325,6 +329,8 @@ def _document(data: bytes, file: str, text: str, frames: Mapping[str, str] | Non
     if frames:
         _splice_frames(body, frames)
     _drop_chrome(body)
+    if sum(1 for _ in body.iter()) > MAX_ELEMENTS:
+        raise DocumentError("file-too-large", f"网页元素过多（超过 {MAX_ELEMENTS} 个），不像是一份年度报告。")
     if len(NON_SPACE.sub("", _string(body))) > MAX_TEXT:
         raise DocumentError("file-too-large", f"网页文字过多（超过 {MAX_TEXT // 10000} 万字），不像是一份年度报告。")
     reader = _Reader()
