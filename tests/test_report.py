@@ -28,7 +28,7 @@ SPEC = get_spec("gov-info-disclosure", "2021")
 REF_CODE, REF_NAME = "230112-yshj", "哈尔滨市阿城区营商环境建设监督局"
 REF_CONTACTS = {"contact.address": "阿城区牌路大街370号", "contact.postcode": "150300",
                 "contact.phone": "0451-53761766", "contact.website": "http://www.acheng.gov.cn/"}
-REF_FEE_SENTENCE = "依据《政府信息公开信息处理费管理办法》，2021年发出收费通知0件，实际收取金额0元。"
+REF_FEE_SENTENCE = "依据《政府信息公开信息处理费管理办法》，2021年发出收费通知0件，收费通知金额0元，实际收取金额0元。"
 HEADINGS = [s["heading"] for s in SPEC.sections]
 
 # Sections 一 and 五 of the reference report (shared/reference/000_aa56a171bc00e7b6.txt), as published.
@@ -196,7 +196,7 @@ def test_nonzero_figures_are_the_returns_in_every_format(nonzero_return: Path, b
     assert "| 行政事业性收费 | 12.5 |" in md
     total = values["requests.new.total"]
     assert f"本年共收到政府信息公开申请{total}件，办结{values['requests.total.total']}件。" in md
-    assert "2021年发出收费通知3件，实际收取金额100.25元。" in md and "信息处理费共收取100.25元。" in md
+    assert "2021年发出收费通知3件，收费通知金额150.5元，实际收取金额100.25元。" in md and "信息处理费共收取100.25元。" in md
 
 
 def test_a_bound_figure_follows_its_key(bound_narrative: Path, tmp_path: Path) -> None:
