@@ -14,9 +14,26 @@ def _pattern(text: str) -> re.Pattern:
     return re.compile(text.replace("N", r"(\d+(?:\.\d+)?)"))
 
 
+_ENDS = "。；;！？!?\n"
+
+
+def sentence(text: str, start: int, end: int) -> str:
+    """The sentence around text[start:end]: what a reader must see to judge a quoted figure."""
+    left = max((text.rfind(c, 0, start) for c in _ENDS), default=-1) + 1
+    rights = [i for i in (text.find(c, end) for c in _ENDS) if i >= 0]
+    right = min(rights) + 1 if rights else len(text)
+    return text[left:right].strip()
+
+
+def _original(original: str, normalised: str) -> str:
+    """The text as written where NFKC kept its length (full-width commas stay full-width)."""
+    return original if len(original) == len(normalised) else normalised
+
+
 def _figures(ctx):
     spec, ret = ctx.spec, ctx.ret
-    texts = {k: unicodedata.normalize("NFKC", ret.field(k)) for k in spec.checks.get("narrative_required", ())}
+    originals = {k: ret.field(k) for k in spec.checks.get("narrative_required", ())}
+    texts = {k: unicodedata.normalize("NFKC", t) for k, t in originals.items()}
     for conf in spec.checks.get("narrative_figures", ()):
         keys = conf["key"] if isinstance(conf["key"], list) else [conf["key"]]
         if not all(ctx.trusted(k) for k in (*keys, *texts)):
@@ -33,7 +50,8 @@ def _figures(ctx):
                     table = "、".join(spec.cells[k].label for k in keys)
                     yield finding("narrative-number-mismatch",
                                   f"{where(spec, text_key, e.sheet, e.ref)}中写的“{shown(m[0])}”与表中数字不一致：表中"
-                                  f"“{table}”为 {fmt(expected)}。",
+                                  f"“{table}”为 {fmt(expected)}。原句：“{shown(sentence(_original(originals[text_key], text), m.start(), m.end()), 120)}”"
+                                  "（正文所说的范围可能与表格不同，如只是其中一部分，或把上年结转也算作收到）。",
                                   sheet=e.sheet, cell=e.ref, key=text_key)
 
 
