@@ -79,7 +79,8 @@ class Document:
 
 # Suffixes of the documents `import` and `verify` read, by kind.
 SUFFIXES = {".html": "html", ".htm": "html", ".mhtml": "html", ".mht": "html", ".shtml": "html",
-            ".docx": "docx", ".doc": "docx", ".wps": "docx", ".pdf": "pdf", ".txt": "text"}
+            ".docx": "docx", ".doc": "docx", ".wps": "docx", ".pdf": "pdf", ".txt": "text", ".md": "text",
+            ".markdown": "text"}
 
 
 def is_document(name: str) -> bool:

@@ -33,7 +33,7 @@ SEP = "／"
 
 # -- normalising labels and figures ------------------------------------------------------------
 
-_DROP = dict.fromkeys(map(ord, "“”\"'‘’「」『』:：;；,，。"), None)
+_DROP = dict.fromkeys(map(ord, "“”\"'‘’「」『』:：;；,，。/／"), None)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -63,6 +63,7 @@ class Figure:
     value: Any = None
 
 
+@functools.lru_cache(maxsize=16384)
 def read_figure(text: str, spec: Spec) -> Figure:
     """A printed cell: a number (separators, full-width digits, a unit after it), a blank
     (empty, /, —, -, 无), or text."""
@@ -91,27 +92,27 @@ def _blank_marks(spec: Spec) -> frozenset[str]:
 
 # -- what is looked for: rows of the official tables, their columns, their keys ------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Column:
     path: tuple[str, ...]  # the column's labels, outermost first
     key: str
 
-    @property
+    @functools.cached_property
     def full(self) -> str:
         return norm("".join(self.path))
 
-    @property
+    @functools.cached_property
     def leaf(self) -> str:
         return norm(self.path[-1]) if self.path else ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RowSpec:
     table: str
     path: tuple[str, ...]  # the row's labels, outermost first; () for table 3's single row
     columns: tuple[Column, ...]
 
-    @property
+    @functools.cached_property
     def leaf(self) -> str:
         return norm(self.path[-1]) if self.path else ""
 
@@ -169,8 +170,8 @@ class Match:
     score: float  # 1.0 exact
 
 
-def _label_score(text: str, leaf: str) -> float:
-    n = norm(text)
+def _label_score(n: str, leaf: str) -> float:
+    """How well a normalised printed label `n` names an official row's label."""
     if not n or not leaf:
         return 0.0
     if n == leaf or (n.endswith(leaf) and len(leaf) >= 2):
@@ -199,6 +200,7 @@ class Imported:
     findings: list[Finding] = field(default_factory=list)  # what reading found (the checks come in verify)
     trial: Superseded | None = None  # read in a superseded format
     tables_found: bool = False
+    sections: list[str] = field(default_factory=list)  # the ids of the sections whose heading was found
 
     @property
     def readable(self) -> bool:
@@ -243,27 +245,57 @@ def _rows(doc: Document) -> list[DocRow]:
     return [DocRow(t, i, r) for t, table in enumerate(doc.tables) for i, r in enumerate(table.rows)]
 
 
-def _match_rows(rows: list[DocRow], specs: Iterable[RowSpec]) -> list[Match]:
-    """Each official row to the document row printing its label: exact matches first, then the
-    closest near misses, each document row used once, the first occurrence winning."""
+def _match_rows(rows: list[DocRow], specs: Iterable[RowSpec], spec: Spec) -> list[Match]:
+    """Each official row to the document row printing its label: exact matches first (the label,
+    or the label ending a cell that also prints its group's), then the closest near misses among
+    the rows left, each document row used once, the first occurrence winning."""
     labelled = [s for s in specs if s.path]
-    matches: dict[RowSpec, Match] = {}
-    used: set[int] = set()
-    candidates: list[tuple[float, int, int, RowSpec, DocRow, int]] = []
+    by_leaf: dict[str, list[RowSpec]] = {}
+    for rs in labelled:
+        by_leaf.setdefault(rs.leaf, []).append(rs)
+    lengths = sorted({len(k) for k in by_leaf if len(k) >= 2}, reverse=True)
+    candidates: list[tuple[float, int, int, RowSpec, DocRow]] = []
+    texts_of: list[list[tuple[int, str]]] = []
     for order, row in enumerate(rows):
-        texts = [(j, c.text) for j, (_, c) in enumerate(row.unique) if c.text.strip()]
-        for s in labelled:
-            for j, text in texts:
-                score = _label_score(text, s.leaf)
-                if score >= FUZZY:
-                    candidates.append((score, -order, j, s, row, j))
-    candidates.sort(key=lambda c: (-c[0], -c[1], -c[2]))
-    for score, _, _, s, row, j in candidates:
-        if s in matches or id(row) in used:
-            continue
-        matches[s] = Match(s, row, j, score)
-        used.add(id(row))
+        texts = [(j, norm(c.text)) for j, (_, c) in enumerate(row.unique)
+                 if c.text.strip() and read_figure(c.text, spec).kind == "text"]
+        texts_of.append(texts)
+        for j, n in texts:
+            for rs in by_leaf.get(n, ()):
+                candidates.append((1.0, -order, j, rs, row))
+            for length in lengths:
+                if length < len(n):
+                    for rs in by_leaf.get(n[-length:], ()):
+                        candidates.append((1.0, -order, j, rs, row))
+    matches, used = _take(candidates)
+    left = [rs for rs in labelled if id(rs) not in matches and len(rs.leaf) >= 3]
+    if left:
+        fuzzy: list[tuple[float, int, int, RowSpec, DocRow]] = []
+        for order, row in enumerate(rows):
+            if id(row) in used:
+                continue
+            for j, n in texts_of[order]:
+                for rs in left:
+                    score = _label_score(n, rs.leaf)
+                    if score >= FUZZY:
+                        fuzzy.append((score, -order, j, rs, row))
+        more, _ = _take(fuzzy, matches, used)
+        matches.update(more)
     return sorted(matches.values(), key=lambda m: (m.row.table, m.row.index))
+
+
+def _take(candidates: list[tuple[float, int, int, RowSpec, DocRow]], matches: dict[int, Match] | None = None,
+          used: set[int] | None = None) -> tuple[dict[int, Match], set[int]]:
+    """The best candidate first: each official row and each document row matched once."""
+    matches = dict(matches or {})
+    used = set(used or ())
+    candidates.sort(key=lambda c: (-c[0], -c[1], -c[2]))
+    for score, _, j, rs, row in candidates:
+        if id(rs) in matches or id(row) in used:
+            continue
+        matches[id(rs)] = Match(rs, row, j, score)
+        used.add(id(row))
+    return matches, used
 
 
 def _numeric_count(row: DocRow, spec: Spec) -> int:
@@ -291,6 +323,22 @@ def _single_row(rows: list[DocRow], spec: Spec, rs: RowSpec, taken: set[int]) ->
         return None
     at = [j for j, (_, c) in enumerate(found.unique) if read_figure(c.text, spec).kind == "text"]
     return Match(rs, found, at[-1] if at else -1, 1.0)
+
+
+def _read_transposed(imp: Imported, rows: list[DocRow], rs: RowSpec, taken: set[int]) -> bool:
+    """Table 3 printed one line per column (行政复议／结果维持 | 2), as a narrow page or a Markdown
+    copy has it: each column's full label, then its figure."""
+    wanted = {c.full: c for c in rs.columns}
+    found = 0
+    for row in rows:
+        if id(row) in taken or len(row.unique) < 2:
+            continue
+        (_, label), (_, cell) = row.unique[-2], row.unique[-1]
+        col = wanted.get(norm(label.text))
+        if col is not None and col.key not in imp.entries and read_figure(cell.text, imp.spec).kind != "text":
+            _put(imp, col.key, cell)
+            found += 1
+    return found * 2 > len(rs.columns)
 
 
 def _header_rows(doc: Document, row: DocRow, data_rows: set[tuple[int, int]]) -> list[list[Cell]]:
@@ -340,11 +388,16 @@ def _column_score(text: str, col: Column) -> float:
 
 
 def _assign_columns(rs: RowSpec, texts: list[str]) -> tuple[list[int] | None, list[tuple[Column, str]]]:
+    return _assign(rs.columns, tuple(texts))
+
+
+@functools.lru_cache(maxsize=1024)
+def _assign(columns: tuple[Column, ...], texts: tuple[str, ...]) -> tuple[list[int] | None, list[tuple[Column, str]]]:
     """For each official column, the figure position its header names (unique best match); None
     when the header does not say. Also the columns recognised by a near miss."""
     out: list[int] = []
     near: list[tuple[Column, str]] = []
-    for col in rs.columns:
+    for col in columns:
         scores = [_column_score(t, col) for t in texts]
         best = max(scores, default=0.0)
         if best <= 0 or scores.count(best) != 1:
@@ -449,26 +502,33 @@ def interpret(doc: Document, spec: Spec | None = None) -> Imported:
     spec = spec or latest_spec()
     imp = Imported(doc, spec)
     sections, preamble, found_sections = _sections(doc, spec)
+    imp.sections = found_sections
     imp.agency_name, imp.year = _identity(doc, preamble or doc.paragraphs[:3], spec)
     old = _superseded(doc, spec)
     imp.trial = old
     specs = row_specs(spec, old)
     rows = _rows(doc)
-    matches = _match_rows(rows, specs)
+    matches = _match_rows(rows, specs, spec)
     taken = {id(m.row) for m in matches}
+    transposed: list[RowSpec] = []
     for rs in specs:
         if not rs.path:
             single = _single_row(rows, spec, rs, taken)
             if single:
                 matches.append(single)
                 taken.add(id(single.row))
+            else:
+                transposed.append(rs)
     data_rows = {(m.row.table, m.row.index) for m in matches}
     data_rows |= {(r.table, r.index) for r in rows if _numeric_count(r, spec) >= 1 and (r.table, r.index) not in data_rows
                   and len(r.unique) > 1}
     tables_seen = {m.spec.table for m in matches}
-    imp.tables_found = bool(matches)
     for m in matches:
         _read_row(imp, m, doc, data_rows)
+    for rs in transposed:
+        if _read_transposed(imp, rows, rs, taken):
+            tables_seen.add(rs.table)
+    imp.tables_found = bool(tables_seen)
     _collapsed_groups(imp, rows, specs, matches)
     _fill_missing(imp, specs, tables_seen)
     _narrative(imp, sections, preamble)
@@ -533,9 +593,10 @@ def _put(imp: Imported, key: str, cell: Cell) -> None:
         return
     fig = read_figure(cell.text, imp.spec)
     kind = {"number": "number", "blank": "blank", "text": "text"}[fig.kind]
-    e = Entry(key, None, cell.where, kind, fig.value, text=cell.text.strip() or None, locked=True)
+    value = fig.value if fig.kind == "number" else None
+    e = Entry(key, None, cell.where, kind, value, text=cell.text.strip() or None, locked=True)
     imp.entries[key] = e
-    imp.values[key] = fig.value
+    imp.values[key] = value
     imp.locations[key] = cell.where
     if fig.kind == "text":
         imp.raw[key] = cell.text.strip()

@@ -39,7 +39,7 @@ def read_bytes(data: bytes, name: str, content_type: str = "") -> Document:
         return docx.read_docx(data, name)
     if data.startswith(OLE):
         return docx.read_legacy(data, name, suffix if suffix in (".doc", ".wps") else ".doc")
-    if suffix == ".txt" and not head.lower().startswith((b"<!doctype", b"<html")):
+    if suffix in (".txt", ".md", ".markdown") and not head.lower().startswith((b"<!doctype", b"<html")):
         return text.read_text(data, name)
     if suffix in (".pdf", ".docx", ".doc", ".wps"):
         raise DocumentError("file-unreadable", f"文件名是 {suffix}，但内容不是 {suffix} 文件（可能是改了扩展名的其他文件或文件已损坏）。")
