@@ -129,15 +129,15 @@ EXIT_STATUS: dict[str, tuple[str, str | None, str]] = {
     "remind": ("完成", "有单位的邮件未能发出，或名单中没有其邮箱（其余已完成，重新运行会接着发）", "用法错误，或名单有误"),
     "archive": ("归档已写出；或 --check 核对无误", "--check：有文件与清单不一致，或归档文件与登记的 SHA-256 不一致",
                 "用法错误：不在本轮文件夹中、不是 zip 文件、归档中没有清单"),
-    "import": ("全部报告已导入（可以有审核意见）", "有报告未能导入（表格缺失、无法读取、网站拒绝访问），或要求的填报表未能生成（其余已完成）",
+    "import": ("全部报告已导入（可以有审核意见）", "有报告未能导入（表格缺失、无法读取、网站拒绝），或填报表未能生成",
                "用法错误：找不到文件、没有给出输出文件夹、输出会覆盖输入"),
     "init": ("本轮工作文件夹已建立", None, "用法错误：名单有误、截止日期已过、文件夹已有 round.toml"),
 }
 
 # Metavars: by parameter name first, then by type; arguments by name.
-_METAVAR_BY_NAME = {"year": "年度", "agency_code": "代码", "agency_name": "名称", "sender": "地址",
+_METAVAR_BY_NAME = {"year": "年度", "timeout": "秒数", "agency_code": "代码", "agency_name": "名称", "sender": "地址",
                     "smtp": "服务器", "contact": "联系方式", "formats": "格式", "roster": "名单"}
-_ARGUMENTS = {"agency_code": "AGENCY_CODE", "finding": "FINDING_CODE[@KEY]", "workbook": "工作簿", "file": "文件", "paths": "路径", "path": "路径", "folder": "文件夹",
+_ARGUMENTS = {"agency_code": "AGENCY_CODE", "documents": "报告", "finding": "FINDING_CODE[@KEY]", "workbook": "工作簿", "file": "文件", "paths": "路径", "path": "路径", "folder": "文件夹",
               "source": "来源", "input_path": "输入"}
 
 _NO_LINE_START = set("，。、；：？！）」』”’》〉】…,.;:?!)")

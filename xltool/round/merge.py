@@ -32,6 +32,7 @@ from xltool.form import calc
 from xltool.form.spec import Spec, get_spec, latest_spec
 from xltool.office.package import MAIN, REL
 from xltool.office.xlsx import cell_string
+from xltool.published.names import name_codes
 from xltool.round.confirm import Confirmation, Confirmations, figure_findings
 from xltool.round.confirm import load as load_confirmations
 from xltool.round.replies import SENDER_MISMATCH, Replies, judge
@@ -70,6 +71,10 @@ class Scanned:
     figures: tuple[tuple[str, str | None], ...] = ()  # (code, key) of every figure warning: to be confirmed
     kind: str = "xlsx"  # xlsx, or the kind of a published report read as the return
     origin: str | None = None  # a published report's kind, for a document or a workbook imported from one
+
+    @property
+    def document(self) -> bool:
+        return self.kind != "xlsx"
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
@@ -231,6 +236,7 @@ def merge_scanned(scanned: Sequence[Scanned], *, roster: Sequence[Agency] | None
                          + "、".join([*(Path(s.file).name for s in scanned[:5]), *(Path(m.file).name for m in mixups[:5])])
                          + "）。")
     spec = get_spec(form[0], form[1])
+    name_codes(scanned, roster)  # a published report has a name, no code
     dups = duplicates(scanned, now)
     superseded = {id(r) for _, others in dups.values() for r in others}
     in_roster = {a.code for a in roster} if roster is not None else None

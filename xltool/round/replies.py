@@ -272,5 +272,6 @@ def why_unusable(message: dict[str, Any], attachments: list[dict[str, Any]]) -> 
         return named(large), str(large[0].get("reason") or "文件过大，未保存。")
     documents = [a for a in items if a.get("kind")]
     if documents:
-        return named(documents, "kind"), "请使用下发的 Excel 表：在下发的 .xlsx 填报表中填写后作为附件报送（文档不能代替填报表）。"
+        return named(documents, "kind"), ("请使用下发的 Excel 表：在下发的 .xlsx 填报表中填写后作为附件报送（文档不能代替填报表）。"
+                                           "如是已发布的年度报告，汇总单位也可用 xltool import 导入，表格能读出时计入汇总。")
     return named(items), f"{items[0].get('reason') or '无法识别。'}请使用下发的 Excel 表填写后报送。"

@@ -9,6 +9,7 @@ from typing import Any
 
 from xltool.form.generate import carry_over, spec_or_error, workbook_bytes
 from xltool.round.roster import Agency
+from xltool.round.verify import last_year
 from xltool.util import atomic_write, bounded_filename, output_lock, parallel_map
 
 PARALLEL_FROM = 40  # below this, starting worker processes costs more than it saves
@@ -39,7 +40,7 @@ def generate_roster(agencies: list[Agency], year: int, out_dir: Path, key: bytes
     spec = spec_or_error(year)
     jobs = []
     for a in agencies:
-        prefill = carry_over(spec, previous.get(a.code, {})) if previous else {}
+        prefill = carry_over(spec, last_year(previous, a.code, a.name) or {}) if previous else {}
         jobs.append(WorkbookJob(year, a.code, a.name, str(out_dir / file_name(a, year)), key, tuple(prefill.items())))
     with output_lock(out_dir, "另一个 xltool generate"):
         return parallel_map(_run, jobs, "生成", parallel_from=PARALLEL_FROM, workers=workers, chunksize=16)
