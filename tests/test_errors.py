@@ -11,9 +11,10 @@ import pkgutil
 import xltool
 from xltool.errors import InputError, ResourceError, Unfinished, UsageError, XltoolError
 from xltool.office.container import ContainerError
+from xltool.published.document import DocumentError
 from xltool.round.roster import RosterError
 
-INTERNAL = {"NarrativeError", "FormNotFound", "NotRegularFile"}  # caught inside the library, never shown as such
+INTERNAL = {"NarrativeError", "FormNotFound", "NotRegularFile", "_TooLarge"}  # caught inside the library, never shown as such
 
 
 def exception_classes() -> dict[str, type]:
@@ -44,6 +45,7 @@ def test_exit_statuses_follow_the_tree() -> None:
 
 
 def test_errors_cross_worker_processes_intact() -> None:
-    for error in (ContainerError("file-too-large", "太大"), RosterError(["第2行", "第3行"]), UsageError("用错了")):
+    for error in (ContainerError("file-too-large", "太大"), RosterError(["第2行", "第3行"]), UsageError("用错了"),
+                  DocumentError("site-refused", "网站拒绝")):
         back = pickle.loads(pickle.dumps(error))
         assert type(back) is type(error) and back.message == error.message

@@ -40,6 +40,7 @@ def form_2025(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         ("basis: 国办公开办函〔2021〕30号", "basis: 测试办函〔2025〕1号"),
         ("{label: 行政规范性文件, key: normative_documents}", "{label: 行政规范性文件, key: normative_docs}"),
         ("each: {row: [regulations, normative_documents]}", "each: {row: [regulations, normative_docs]}"),
+        ("active.normative_documents.issued: 规范性文件", "active.normative_docs.issued: 规范性文件"),
         ("              - {label: 5.要求行政机关确认或重新出具已获取信息, key: rejected_reconfirm}\n",
          "              - {label: 5.要求行政机关确认或重新出具已获取信息, key: rejected_reconfirm}\n"
          f"              - {{label: {NEW_ROW}, key: rejected_disguised}}\n"),

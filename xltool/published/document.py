@@ -25,8 +25,9 @@ class DocumentError(InputError):
     file-unreadable, file-too-large, tables-missing, site-refused, form-unknown."""
 
     def __init__(self, code: str, message: str):
-        super().__init__(message)
+        Exception.__init__(self, code, message)  # both in args, so the error pickles across processes
         self.code = code
+        self.message = message
 
 
 @dataclass(eq=False)
