@@ -71,7 +71,12 @@ class Document:
 
     @property
     def tables(self) -> list[Table]:
-        return [b for b in self.blocks if isinstance(b, Table)]
+        """The tables in reading order (kept until a block is added: the interpreter asks often)."""
+        memo = self.__dict__.get("_tables")
+        if memo is None or memo[0] != len(self.blocks):
+            memo = (len(self.blocks), [b for b in self.blocks if isinstance(b, Table)])
+            self.__dict__["_tables"] = memo
+        return memo[1]
 
     @property
     def paragraphs(self) -> list[Paragraph]:

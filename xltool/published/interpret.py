@@ -201,6 +201,8 @@ class Imported:
     trial: Superseded | None = None  # read in a superseded format
     tables_found: bool = False
     sections: list[str] = field(default_factory=list)  # the ids of the sections whose heading was found
+    # while reading: the header texts over a row's figures, shared by the rows under one header
+    header_texts: dict[tuple, list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def readable(self) -> bool:
@@ -558,7 +560,10 @@ def _read_row(imp: Imported, m: Match, doc: Document, data_rows: set[tuple[int, 
     if not header:
         header = _continued_header(doc, row, data_rows)
     width = len(row.cells) if not table.spans_known else max(len(r) for r in table.rows)
-    texts = _column_texts(header, positions, width, table.spans_known)
+    memo = (tuple(map(id, header)), tuple(positions), width, table.spans_known)
+    texts = imp.header_texts.get(memo)
+    if texts is None:
+        texts = imp.header_texts[memo] = _column_texts(header, positions, width, table.spans_known)
     assigned, near = _assign_columns(rs, texts)
     if assigned is None:
         if len(figures) > len(rs.columns) and not table.spans_known:
