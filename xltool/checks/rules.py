@@ -7,11 +7,12 @@ from xltool.findings import finding, fmt, where
 from xltool.form.formulas import rule_sides
 
 
-def effective(ctx, key: str):
+def effective(ctx, key: str, totals: frozenset[str] | None = None):
     """What the return says for a key: a total typed over counts as typed, otherwise the sum."""
-    e = ctx.ret.entries[key]
-    if key in ctx.spec.total_set and not e.formula and e.kind in ("number", "text-number"):
-        return e.value
+    if key in (ctx.spec.total_set if totals is None else totals):
+        e = ctx.ret.entries[key]
+        if not e.formula and e.kind in ("number", "text-number"):
+            return e.value
     return ctx.ret.values.get(key)
 
 
@@ -36,14 +37,17 @@ def _side(terms, values, labels) -> str:
 
 def check(ctx):
     spec = ctx.spec
+    shifted = bool(ctx.shifts)
+    totals = spec.total_set
     for rule in spec.rules:
         if rule.uses_previous and ctx.previous is None:
             continue
         terms = rule.left + rule.right
-        if not all(ctx.trusted(t.key) for t in terms) or not ctx.trusted(rule.at):
+        if shifted and (not all(ctx.trusted(t.key) for t in terms) or not ctx.trusted(rule.at)):
             continue  # figures of a sheet whose rows or columns moved (layout-shifted)
-        found = [spec.last_year(ctx.previous or {}, t.key) if t.previous else effective(ctx, t.key) for t in terms]
-        if any(v is None for v in found):
+        found = [spec.last_year(ctx.previous or {}, t.key) if t.previous else effective(ctx, t.key, totals)
+                 for t in terms]
+        if None in found:
             continue
         lhs, rhs = rule_sides(rule, found)
         if lhs == rhs:

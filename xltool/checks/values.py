@@ -11,10 +11,11 @@ from xltool.form.returns import LARGEST_TEXT, out_of_range
 def _value_findings(ctx, key: str):
     spec, e = ctx.spec, ctx.ret.entries[key]
     cell = spec.cells[key]
+    if e.kind == "missing" or (e.kind == "number" and e.value >= 0
+                               and (cell.type != "count" or not isinstance(e.value, Decimal))):
+        return  # the common case, said nothing about: a figure as it should be
     at = where(spec, key, e.sheet, e.ref)
     kw = {"sheet": e.sheet, "cell": e.ref, "key": key}
-    if e.kind == "missing":
-        return
     if e.kind == "blank":
         yield finding("value-blank", f"{at}未填写。", **kw)
         return
@@ -91,8 +92,9 @@ def check(ctx):
     # a workbook made from a published report (import --to-workbook): the figures the report
     # does not state (a 2019-format row, a processing fee it does not mention) stay blank, no finding
     unstated = set(ctx.ret.meta.get("imported_unstated", "").split())
-    for key in spec.input_keys:  # not on a sheet whose rows or columns moved (layout-shifted)
-        if spec.cells[key].numeric and ctx.trusted(key) and not (key in unstated and ctx.ret.entries[key].kind == "blank"):
+    shifted = bool(ctx.shifts)
+    for key in spec.numeric_input_keys:  # not on a sheet whose rows or columns moved (layout-shifted)
+        if (not shifted or ctx.trusted(key)) and not (key in unstated and ctx.ret.entries[key].kind == "blank"):
             yield from _value_findings(ctx, key)
     yield from _text_formulas(ctx)
     yield from _fee_unit(ctx)

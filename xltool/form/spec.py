@@ -134,7 +134,7 @@ class Rule:
     right: tuple[Term, ...]
     at: str
 
-    @property
+    @functools.cached_property
     def uses_previous(self) -> bool:
         return any(t.previous for t in self.left + self.right)
 
@@ -203,6 +203,10 @@ class Spec:
     @functools.cached_property
     def input_keys(self) -> list[str]:
         return [k for k, c in self.cells.items() if not c.is_total]
+
+    @functools.cached_property
+    def numeric_input_keys(self) -> list[str]:
+        return [k for k in self.input_keys if self.cells[k].numeric]
 
     @functools.cached_property
     def total_keys(self) -> list[str]:

@@ -150,15 +150,23 @@ class DocRow:
     index: int  # row index within its table
     cells: list[Cell]  # as the table holds them (merged cells repeated)
 
+    def labels(self, spec: Spec) -> list[tuple[int, str]]:
+        """(position in `unique`, normalised text) of the cells that are text, not figures or blanks."""
+        found = self.__dict__.get("_labels")
+        if found is None:
+            found = self.__dict__["_labels"] = [(j, norm(c.text)) for j, (_, c) in enumerate(self.unique)
+                                                if c.text and read_figure(c.text, spec).kind == "text"]
+        return found
+
     @functools.cached_property
     def unique(self) -> list[tuple[int, Cell]]:
         """(first grid position, cell) of each distinct cell, in order."""
-        seen: set[int] = set()
         out = []
+        last = None
         for i, c in enumerate(self.cells):
-            if id(c) not in seen:
-                seen.add(id(c))
+            if c is not last:  # a cell merged across columns repeats side by side
                 out.append((i, c))
+                last = c
         return out
 
 
@@ -203,6 +211,7 @@ class Imported:
     sections: list[str] = field(default_factory=list)  # the ids of the sections whose heading was found
     # while reading: the header texts over a row's figures, shared by the rows under one header
     header_texts: dict[tuple, list[str]] = field(default_factory=dict, repr=False)
+    widths: dict[int, int] = field(default_factory=dict, repr=False)  # per table: its widest row
 
     @property
     def readable(self) -> bool:
@@ -259,12 +268,16 @@ def _match_rows(rows: list[DocRow], specs: Iterable[RowSpec], spec: Spec) -> lis
     candidates: list[tuple[float, int, int, RowSpec, DocRow]] = []
     texts_of: list[list[tuple[int, str]]] = []
     for order, row in enumerate(rows):
-        texts = [(j, norm(c.text)) for j, (_, c) in enumerate(row.unique)
-                 if c.text.strip() and read_figure(c.text, spec).kind == "text"]
+        texts = row.labels(spec)
         texts_of.append(texts)
+        exact = False
         for j, n in texts:
             for rs in by_leaf.get(n, ()):
                 candidates.append((1.0, -order, j, rs, row))
+                exact = True
+        if exact:
+            continue
+        for j, n in texts:  # a label printed after its group's in one cell
             for length in lengths:
                 if length < len(n):
                     for rs in by_leaf.get(n[-length:], ()):
@@ -308,7 +321,7 @@ def _single_row(rows: list[DocRow], spec: Spec, rs: RowSpec, taken: set[int]) ->
     """Table 3's one row of figures, which has no label: in a table that prints the table's
     column labels, the row with the most cells that are figures or blanks."""
     marks = {c.leaf for c in rs.columns} | {norm(p) for c in rs.columns for p in c.path}
-    tables = {r.table for r in rows if any(norm(c.text) in marks for _, c in r.unique)}
+    tables = {r.table for r in rows if any(n in marks for _, n in r.labels(spec))}
     best: tuple[int, int] | None = None
     found = None
     for r in rows:
@@ -522,8 +535,8 @@ def interpret(doc: Document, spec: Spec | None = None) -> Imported:
             else:
                 transposed.append(rs)
     data_rows = {(m.row.table, m.row.index) for m in matches}
-    data_rows |= {(r.table, r.index) for r in rows if _numeric_count(r, spec) >= 1 and (r.table, r.index) not in data_rows
-                  and len(r.unique) > 1}
+    data_rows |= {(r.table, r.index) for r in rows if len(r.unique) > 1 and (r.table, r.index) not in data_rows
+                  and any(read_figure(c.text, spec).kind == "number" for _, c in r.unique)}
     tables_seen = {m.spec.table for m in matches}
     for m in matches:
         _read_row(imp, m, doc, data_rows)
@@ -559,7 +572,8 @@ def _read_row(imp: Imported, m: Match, doc: Document, data_rows: set[tuple[int, 
     header = _header_rows(doc, row, data_rows)
     if not header:
         header = _continued_header(doc, row, data_rows)
-    width = len(row.cells) if not table.spans_known else max(len(r) for r in table.rows)
+    width = len(row.cells) if not table.spans_known else imp.widths.get(row.table) or \
+        imp.widths.setdefault(row.table, max(map(len, table.rows)))
     memo = (tuple(map(id, header)), tuple(positions), width, table.spans_known)
     texts = imp.header_texts.get(memo)
     if texts is None:
