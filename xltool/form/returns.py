@@ -87,16 +87,7 @@ class Return:
         return v if isinstance(v, str) else ""
 
     def to_json(self) -> dict[str, Any]:
-        spec = self.spec
-        return {
-            "form": spec.form, "form_version": spec.version, "year": self.year,
-            "agency": {"code": self.agency_code, "name": self.agency_name},
-            "contact": {k.split(".", 1)[1]: self.field(k) for k in spec.text_keys if k.startswith("contact.")},
-            "values": {k: json_number(self.values.get(k)) for k in spec.numeric_keys},
-            "raw": dict(self.raw),
-            "narrative": {k.split(".", 1)[1]: self.field(k) for k in spec.text_keys if k.startswith("narrative.")},
-            "source": self.source,
-        }
+        return return_json(self.spec, self.year, self.agency_code, self.agency_name, self.values, self.raw, self.source)
 
     @property
     def source(self) -> dict[str, Any]:
@@ -107,6 +98,24 @@ class Return:
             out["imported_from"] = {"kind": self.meta["imported_kind"], "sha256": self.meta.get("imported_sha256", ""),
                                     "file": self.meta.get("imported_file", "")}
         return out
+
+
+def return_json(spec: Spec, year: int | None, code: str, name: str, values: dict[str, Any], raw: dict[str, str],
+                source: dict[str, Any]) -> dict[str, Any]:
+    """A return in the shape `read --json` prints (PRODUCT.md, "The return as data"): a workbook's,
+    or a published report's as import reads it."""
+    def text(key: str) -> str:
+        v = values.get(key)
+        return v if isinstance(v, str) else ""
+
+    return {
+        "form": spec.form, "form_version": spec.version, "year": year, "agency": {"code": code, "name": name},
+        "contact": {k.split(".", 1)[1]: text(k) for k in spec.text_keys if k.startswith("contact.")},
+        "values": {k: json_number(values.get(k)) for k in spec.numeric_keys},
+        "raw": dict(raw),
+        "narrative": {k.split(".", 1)[1]: text(k) for k in spec.text_keys if k.startswith("narrative.")},
+        "source": source,
+    }
 
 
 def json_number(v: Any) -> int | float | None:
@@ -311,14 +320,18 @@ def read_return(source: str | os.PathLike) -> Return:
 def read_bounded(path: Path) -> bytes:
     """A file's bytes, if it is a regular file within the size cap. A FIFO, a device or a link to
     one is refused without reading (a read would block or never end)."""
-    limit = DEFAULT_LIMITS.max_file_bytes
+    return read_capped(path, DEFAULT_LIMITS.max_file_bytes, ContainerError, "一份填报表")
+
+
+def read_capped(path: str | os.PathLike, limit: int, error: Any, what: str) -> bytes:
+    """read_bounded for any input: `error(code, message)` is raised, `what` the file should be."""
     try:
         data, st = read_regular(path, limit)
     except NotRegularFile:
-        raise ContainerError("file-unreadable", "这不是普通文件（可能是管道、设备或指向它们的链接），未读取。") from None
+        raise error("file-unreadable", "这不是普通文件（可能是管道、设备或指向它们的链接），未读取。") from None
     except OSError as e:
-        raise ContainerError("file-unreadable", f"无法打开文件：{e.strerror or e}。") from None
+        raise error("file-unreadable", f"无法打开文件：{e.strerror or e}。") from None
     if data is None:
         size = f"{st.st_size // 1048576} MB，" if st.st_size > limit else ""
-        raise ContainerError("file-too-large", f"文件过大（{size}超过了 {limit // 1048576} MB 的上限），不像是一份填报表。")
+        raise error("file-too-large", f"文件过大（{size}超过了 {limit // 1048576} MB 的上限），不像是{what}。")
     return data

@@ -223,20 +223,21 @@ def _content(parent: etree._Element) -> Iterator[etree._Element]:
             yield from _content(el)
 
 
-def _rows(tbl: etree._Element) -> Iterator[etree._Element]:
-    for el in tbl:
-        if el.tag == W + "tr":
+def _children(parent: etree._Element, tag: str) -> Iterator[etree._Element]:
+    """The children of a kind (rows of a table, cells of a row), through content controls."""
+    for el in parent:
+        if el.tag == tag:
             yield el
         elif el.tag in (W + "sdt", W + "sdtContent", W + "customXml"):
-            yield from _rows(el)
+            yield from _children(el, tag)
+
+
+def _rows(tbl: etree._Element) -> Iterator[etree._Element]:
+    return _children(tbl, W + "tr")
 
 
 def _cells(tr: etree._Element) -> Iterator[etree._Element]:
-    for el in tr:
-        if el.tag == W + "tc":
-            yield el
-        elif el.tag in (W + "sdt", W + "sdtContent", W + "customXml"):
-            yield from _cells(el)
+    return _children(tr, W + "tc")
 
 
 def _int(el: etree._Element | None, default: int) -> int:

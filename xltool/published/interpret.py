@@ -223,23 +223,15 @@ class Imported:
         return v if isinstance(v, str) else ""
 
     def to_json(self) -> dict[str, Any]:
-        from xltool.form.returns import json_number
+        from xltool.form.returns import return_json
 
         spec, doc = self.spec, self.document
-        return {
-            "form": spec.form, "form_version": spec.version, "year": self.year,
-            "agency": {"code": self.agency_code, "name": self.agency_name},
-            "contact": {k.split(".", 1)[1]: self.field(k) for k in spec.text_keys if k.startswith("contact.")},
-            "values": {k: json_number(self.values.get(k)) for k in spec.numeric_keys},
-            "raw": dict(self.raw),
-            "narrative": {k.split(".", 1)[1]: self.field(k) for k in spec.text_keys if k.startswith("narrative.")},
-            "source": {"file": doc.file, "sha256": doc.sha256, "kind": doc.kind,
-                       "published": doc.published.isoformat() if doc.published else None,
-                       "converted_from": doc.converted_from,
-                       "trial_format": self.trial.name if self.trial else None,
-                       "locations": {k: v for k, v in self.locations.items() if k in spec.cells}},
-            "findings": [f.to_json() for f in self.findings],
-        }
+        source = {"file": doc.file, "sha256": doc.sha256, "kind": doc.kind,
+                  "published": doc.published.isoformat() if doc.published else None,
+                  "converted_from": doc.converted_from, "trial_format": self.trial.name if self.trial else None,
+                  "locations": {k: v for k, v in self.locations.items() if k in spec.cells}}
+        return {**return_json(spec, self.year, self.agency_code, self.agency_name, self.values, self.raw, source),
+                "findings": [f.to_json() for f in self.findings]}
 
 
 # -- finding the tables ---------------------------------------------------------------------------

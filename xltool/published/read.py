@@ -8,23 +8,14 @@ import hashlib
 import os
 from pathlib import Path
 
+from xltool.form.returns import read_capped
 from xltool.published.document import MAX_BYTES, Document, DocumentError
-from xltool.util import NotRegularFile, read_regular
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def read_file_bytes(path: str | os.PathLike) -> bytes:
-    try:
-        data, st = read_regular(path, MAX_BYTES)
-    except NotRegularFile:
-        raise DocumentError("file-unreadable", "这不是普通文件（可能是管道、设备或指向它们的链接），未读取。") from None
-    except OSError as e:
-        raise DocumentError("file-unreadable", f"无法打开文件：{e.strerror or e}。") from None
-    if data is None:
-        raise DocumentError("file-too-large", f"文件过大（{st.st_size >> 20} MB，超过了 {MAX_BYTES >> 20} MB 的上限），"
-                                              "不像是一份年度报告。")
-    return data
+    return read_capped(path, MAX_BYTES, DocumentError, "一份年度报告")
 
 
 def read_bytes(data: bytes, name: str, content_type: str = "") -> Document:
