@@ -53,6 +53,8 @@ CJK = ("\u2e80-\u2fdf\u3000-\u303f\u3040-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-
        "\uff00-\uffef\U00020000-\U0003ffff")
 CJK_SPACE = re.compile(f"(?<=[{CJK}]) (?=[{CJK}])")
 TEXT = etree.XPath("string()")
+ELEMENTS = etree.XPath("count(descendant-or-self::*)")  # compiled once: an XPath call costs little then
+IMAGES = etree.XPath("count(descendant::img)")
 NON_SPACE = re.compile(r"\s+")
 
 # Meta tags that carry the publication date: the government web site guideline's PubDate, and
@@ -122,11 +124,13 @@ def _span(value: str | None, cap: int, zero: int = 1) -> int:
 
 
 class _Reader:
-    """Walks a page's body once, collecting blocks in reading order."""
+    """Reads a page's body into blocks in reading order, in two passes that leave the work per
+    element to libxml2: first the data tables (the innermost tables whose rows hold cells), each
+    built into a `Table` and emptied in the tree down to a mark; then the text around them, as
+    one string in which a mark stands at the start and at the end of every block element."""
 
     def __init__(self) -> None:
         self.blocks: list[Paragraph | Table] = []
-        self.line: list[str] = []
         self.paragraphs = 0
         self.tables = 0
         self.cells = 0
@@ -137,9 +141,13 @@ class _Reader:
         if self.chars > MAX_TEXT:
             raise DocumentError("file-too-large", f"网页文字过多（超过 {MAX_TEXT // 10000} 万字），不像是一份年度报告。")
 
-    def flush(self) -> None:
-        text = collapse("".join(self.line))
-        self.line = []
+    def grow(self, cells: int) -> None:
+        self.cells += cells
+        if self.cells > MAX_CELLS:
+            raise DocumentError("file-too-large", f"网页的表格过大（超过 {MAX_CELLS} 个单元格），不像是一份年度报告。")
+
+    def paragraph(self, text: str) -> None:
+        """A paragraph of collapsed text, when there is any."""
         if text:
             self.count(len(text))
             self.paragraphs += 1
@@ -147,62 +155,73 @@ class _Reader:
                 raise DocumentError("file-too-large", f"网页段落过多（超过 {MAX_PARAGRAPHS} 段），不像是一份年度报告。")
             self.blocks.append(Paragraph(text, f"第{self.paragraphs}段"))
 
-    def walk(self, body) -> None:
-        walker = etree.iterwalk(body, events=("start", "end"))
-        for event, el in walker:
-            tag = el.tag
-            if event == "start":
-                if tag == "table":
-                    table = self.table(el)
-                    if table is not None:
-                        self.flush()
-                        self.blocks.append(table)
-                        walker.skip_subtree()
-                        continue
-                if tag in BLOCKS:
-                    self.flush()
-                self.line.append(el.text or "")
-            else:
-                if tag in BLOCKS:
-                    self.flush()
-                if el is not body:
-                    self.line.append(el.tail or "")
-        self.flush()
+    def read(self, body, text: str) -> None:
+        """The body's blocks; `text` is its whole text (string()), which the marks are not in.
+        The body's tree is changed (tables emptied, marks added): it is read once."""
+        block, table = _marks(text)
+        # Pass 1: the data tables in document order, each emptied down to the table mark (its
+        # tail stays where it is); their captions print as paragraphs before them.
+        found: list[tuple[list[str], Table]] = []
+        for el in _innermost_tables(body):
+            cells = _Cells(el)
+            if cells.layout():
+                continue  # read through in pass 2, as the blocks it holds
+            found.append(([_text(caption) for caption in el.iterchildren("caption")], self.table(cells)))
+            el.clear(keep_tail=True)
+            el.text = table
+        # Pass 2: the text outside the data tables. A mark before the text and before the tail
+        # of every block element (where it begins and ends) splits the body's text into the
+        # paragraphs a reader sees; the body's own text opens the first.
+        for el in body.iter(*BLOCKS):
+            if el is not body:
+                el.text = block + (el.text or "")
+                el.tail = block + (el.tail or "")
+        tables = iter(found)
+        for piece in _string(body).split(block):
+            if piece == table:
+                captions, data = next(tables)
+                for caption in captions:
+                    self.paragraph(caption)
+                self.blocks.append(data)
+            elif piece:
+                self.paragraph(collapse(piece))
 
-    def table(self, el) -> Table | None:
-        """A data table as a full grid; None for a table that only lays out the page (it holds
-        other tables, has no row of two cells, or a cell holding a box of article text), whose
-        content is then read as the blocks it holds."""
-        if next(el.iterdescendants("table"), None) is not None:
-            return None
-        rows = [[(td, _text(td)) for td in tr.iterchildren("td", "th")] for tr in _rows(el)]
-        if not any(len(row) >= 2 for row in rows) or any(len(t) > LAYOUT_CELL_CHARS for row in rows for _, t in row):
-            return None
-        chars = sum(len(t) for row in rows for _, t in row)
-        if not chars:
-            return None  # an empty table prints nothing
-        self.count(chars)
-        for caption in el.iterchildren("caption"):
-            self.line.append(_text(caption))
-            self.flush()
+    def table(self, raw: _Cells) -> Table:
+        """A data table as a full grid: a merged cell is the same `Cell` at every position it
+        covers; a hole or a short row is filled with empty cells of their own."""
+        self.count(raw.chars)
         number = self.tables + 1
+        rows = raw.rows
         height = len(rows)
         grid: list[list[Cell | None]] = [[] for _ in rows]
         width = 0  # up to the last column a cell begins in: columns only a span reaches into show nothing
         for r, row in enumerate(rows):
-            c = 0
             placed = grid[r]
             where = f"第{number}个表格第{r + 1}行第"
-            for td, text in row:
+            if not placed and not raw.spanned[r] and len(row) <= len(COLUMNS):
+                # No span reaches into this row or out of it (most rows): its cells side by side.
+                placed.extend([Cell(text, where + COLUMNS[c]) for c, (text, _, _) in enumerate(row)])
+                if len(row) > width:
+                    width = len(row)
+                continue
+            c = 0
+            for text, rowspan, colspan in row:
                 while c < len(placed) and placed[c] is not None:
-                    c += 1
-                down = _span(td.get("rowspan"), height - r, zero=height - r)
-                across = _span(td.get("colspan"), MAX_SPAN)
-                if down * across > 1:
-                    self.grow(down * across - 1)
-                cell = Cell(text, f"{where}{c + 1}格")
+                    c += 1  # a position a cell of a row above spans into
+                cell = Cell(text, where + COLUMNS[c] if c < len(COLUMNS) else f"{where}{c + 1}格")
                 if c >= width:
                     width = c + 1
+                if rowspan is None and colspan is None:  # one position
+                    if c == len(placed):
+                        placed.append(cell)
+                    else:
+                        placed[c] = cell  # a hole a span from above left before it
+                    c += 1
+                    continue
+                down = _span(rowspan, height - r, zero=height - r)
+                across = _span(colspan, MAX_SPAN)
+                if down * across > 1:
+                    self.grow(down * across - 1)
                 for target in grid[r:r + down] if down > 1 else (placed,):
                     if len(target) < c + across:
                         target.extend([None] * (c + across - len(target)))
@@ -210,7 +229,7 @@ class _Reader:
                         if target[k] is None:
                             target[k] = cell
                 c += across
-        self.grow(sum(len(row) for row in rows) + sum(max(0, width - len(row)) for row in grid))
+        self.grow(raw.count + sum(max(0, width - len(line)) for line in grid))
         self.tables = number
         for r, line in enumerate(grid):
             if len(line) != width or None in line:  # a hole, or a short row: empty cells of their own
@@ -218,10 +237,77 @@ class _Reader:
                            for c, cell in enumerate((line + [None] * width)[:width])]
         return Table(grid, f"第{number}个表格")  # type: ignore[arg-type]  # no None is left
 
-    def grow(self, cells: int) -> None:
-        self.cells += cells
-        if self.cells > MAX_CELLS:
-            raise DocumentError("file-too-large", f"网页的表格过大（超过 {MAX_CELLS} 个单元格），不像是一份年度报告。")
+
+COLUMNS = tuple(f"{c}格" for c in range(1, 101))  # the ends of the cells' locations, written once
+
+
+class _Cells:
+    """A table's cells as read from the tree, row by row: (text, rowspan, colspan), a span None
+    when not given; with what tells a data table from a layout one."""
+
+    __slots__ = ("rows", "spanned", "count", "chars", "longest", "wide")
+
+    def __init__(self, table) -> None:
+        self.rows: list[list[tuple[str, str | None, str | None]]] = []
+        self.spanned: list[bool] = []  # per row: a cell of it has a rowspan or a colspan
+        self.count = self.chars = self.longest = 0
+        self.wide = False  # a row of two cells or more
+        # The loop every cell of every table goes through, kept to a few lookups per cell.
+        for tr in _rows(table):
+            row = []
+            spanned = False
+            for td in tr:
+                tag = td.tag
+                if tag != "td" and tag != "th":
+                    continue
+                if len(td):
+                    text = _text(td)  # lines and blocks inside the cell
+                else:
+                    text = td.text or ""
+                    if not text.isprintable() or " " in text:
+                        text = collapse(text)
+                size = len(text)
+                self.chars += size
+                if size > self.longest:
+                    self.longest = size
+                keys = td.keys()
+                if "rowspan" in keys or "colspan" in keys:
+                    row.append((text, td.get("rowspan"), td.get("colspan")))
+                    spanned = True
+                else:
+                    row.append((text, None, None))
+            self.rows.append(row)
+            self.spanned.append(spanned)
+            self.count += len(row)
+            if len(row) >= 2:
+                self.wide = True
+
+    def layout(self) -> bool:
+        """A table that only lays out the page: no row of two cells, a cell holding a box of
+        article text, or no text at all (an empty table prints nothing)."""
+        return not self.wide or self.longest == 0 or self.longest > LAYOUT_CELL_CHARS
+
+
+def _innermost_tables(body) -> list[Any]:
+    """The tables that hold no other table, in document order. A table holds another exactly
+    when the next table in document order is inside it, and then it is that table's nearest
+    table ancestor: one look up the tree per table, never a search of a table's content."""
+    tables = list(body.iter("table"))
+    inner = []
+    for i, el in enumerate(tables):
+        following = tables[i + 1] if i + 1 < len(tables) else None
+        if following is None or next(following.iterancestors("table"), None) is not el:
+            inner.append(el)
+    return inner
+
+
+def _marks(text: str) -> tuple[str, str]:
+    """Two characters `text` does not hold, to mark block bounds and tables in it: Unicode
+    noncharacters, never in a real page (a hostile one may hold some: the first two it does not)."""
+    free = [chr(code) for code in range(0xFDD0, 0xFDF0) if chr(code) not in text][:2]
+    if len(free) < 2:
+        raise DocumentError("file-unreadable", "网页含有大量 Unicode 非字符（U+FDD0–U+FDEF），不像是一份年度报告。")
+    return free[0], free[1]
 
 
 def _parse(text: str):
@@ -244,17 +330,7 @@ def _parse(text: str):
 
 def _drop_chrome(body) -> None:
     """Remove what is not content (DROPPED), keeping the text that follows each."""
-    for el in list(body.iter(*DROPPED)):
-        parent = el.getparent()
-        if parent is None:
-            continue
-        if el.tail:
-            previous = el.getprevious()
-            if previous is not None:
-                previous.tail = (previous.tail or "") + el.tail
-            else:
-                parent.text = (parent.text or "") + el.tail
-        parent.remove(el)
+    etree.strip_elements(body, *DROPPED, with_tail=False)
 
 
 def _body(root):
@@ -301,6 +377,8 @@ def published_date(metas: Mapping[str, str], blocks: Iterable[Paragraph | Table]
     top = " ".join(texts)[:TOP_CHARS * 2]
     if not top.isascii() and FULL_WIDTH.search(top):
         top = unicodedata.normalize("NFKC", top)
+    if "时间" not in top and "日期" not in top and "发布于" not in top:
+        return None  # no label of a date (each holds one of these): the patterns need not scan
     for pattern in SHOWN_DATES:
         for match in pattern.finditer(top):
             try:
@@ -329,14 +407,16 @@ def _document(data: bytes, file: str, text: str, frames: Mapping[str, str] | Non
     if frames:
         _splice_frames(body, frames)
     _drop_chrome(body)
-    if sum(1 for _ in body.iter()) > MAX_ELEMENTS:
+    if ELEMENTS(body) > MAX_ELEMENTS:
         raise DocumentError("file-too-large", f"网页元素过多（超过 {MAX_ELEMENTS} 个），不像是一份年度报告。")
-    if len(NON_SPACE.sub("", _string(body))) > MAX_TEXT:
+    text = _string(body)
+    if len(text) > MAX_TEXT and len(NON_SPACE.sub("", text)) > MAX_TEXT:
         raise DocumentError("file-too-large", f"网页文字过多（超过 {MAX_TEXT // 10000} 万字），不像是一份年度报告。")
+    images = int(IMAGES(body))  # before the reader empties the data tables
     reader = _Reader()
-    reader.walk(body)
+    reader.read(body, text)
     return Document(file, "html", hashlib.sha256(data).hexdigest(), reader.blocks, title,
-                    published_date(metas, reader.blocks), images=sum(1 for _ in body.iter("img")))
+                    published_date(metas, reader.blocks), images=images)
 
 
 def read_html(data: bytes, file: str) -> Document:
