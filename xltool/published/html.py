@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date
 from email.message import Message
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 
@@ -111,6 +111,10 @@ def _rows(table) -> list[Any]:
 
 def _string(el) -> str:
     return str(TEXT(el))
+
+
+def _count(xpath: etree.XPath, el) -> int:
+    return int(cast(float, xpath(el)))  # a count() is a float
 
 
 def _span(value: str | None, cap: int, zero: int = 1) -> int:
@@ -245,7 +249,7 @@ class _Cells:
     """A table's cells as read from the tree, row by row: (text, rowspan, colspan), a span None
     when not given; with what tells a data table from a layout one."""
 
-    __slots__ = ("rows", "spanned", "count", "chars", "longest", "wide")
+    __slots__ = ("chars", "count", "longest", "rows", "spanned", "wide")
 
     def __init__(self, table) -> None:
         self.rows: list[list[tuple[str, str | None, str | None]]] = []
@@ -407,12 +411,12 @@ def _document(data: bytes, file: str, text: str, frames: Mapping[str, str] | Non
     if frames:
         _splice_frames(body, frames)
     _drop_chrome(body)
-    if ELEMENTS(body) > MAX_ELEMENTS:
+    if _count(ELEMENTS, body) > MAX_ELEMENTS:
         raise DocumentError("file-too-large", f"网页元素过多（超过 {MAX_ELEMENTS} 个），不像是一份年度报告。")
     text = _string(body)
     if len(text) > MAX_TEXT and len(NON_SPACE.sub("", text)) > MAX_TEXT:
         raise DocumentError("file-too-large", f"网页文字过多（超过 {MAX_TEXT // 10000} 万字），不像是一份年度报告。")
-    images = int(IMAGES(body))  # before the reader empties the data tables
+    images = _count(IMAGES, body)  # before the reader empties the data tables
     reader = _Reader()
     reader.read(body, text)
     return Document(file, "html", hashlib.sha256(data).hexdigest(), reader.blocks, title,
