@@ -14,6 +14,7 @@ read in part; spans are capped, tables and text bounded."""
 
 from __future__ import annotations
 
+import codecs
 import email
 import email.errors
 import email.header
@@ -314,13 +315,15 @@ def _marks(text: str) -> tuple[str, str]:
     return free[0], free[1]
 
 
-def _parse(text: str):
+def _parse(page: str | bytes):
     """The page's tree, or a DocumentError when the parser gave up part-way (nesting deeper than
-    256 levels, a text node over 10 MB): a page is read whole or not at all."""
+    256 levels, a text node over 10 MB): a page is read whole or not at all. `page` is its text,
+    or bytes known to be valid UTF-8 (the page's own, spared a decoding and encoding again)."""
     parser = etree.HTMLParser(encoding="utf-8", no_network=True, huge_tree=False, remove_comments=True,
                               remove_pis=True)
+    data = page.replace(b"\x00", b"") if isinstance(page, bytes) else page.replace("\x00", "").encode("utf-8", "replace")
     try:
-        root = etree.fromstring(text.replace("\x00", "").encode("utf-8", "replace"), parser=parser)
+        root = etree.fromstring(data, parser=parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         root = None
     if root is None:
@@ -402,9 +405,10 @@ def _title(root, metas: Mapping[str, str]) -> str:
     return ""
 
 
-def _document(data: bytes, file: str, text: str, frames: Mapping[str, str] | None = None,
+def _document(data: bytes, file: str, page: str | bytes, frames: Mapping[str, str] | None = None,
               fallback_title: str = "") -> Document:
-    root = _parse(text)
+    """The document of a page: its text, or its bytes when they are valid UTF-8."""
+    root = _parse(page)
     metas = _metas(root)
     title = _title(root, metas) or fallback_title
     body = _body(root)
@@ -424,7 +428,9 @@ def _document(data: bytes, file: str, text: str, frames: Mapping[str, str] | Non
 
 
 def read_html(data: bytes, file: str) -> Document:
-    text, _ = decode(data, declared_in_html(data))
+    text, encoding = decode(data, declared_in_html(data))
+    if encoding == "utf-8" and not data.startswith(codecs.BOM_UTF8):
+        return _document(data, file, data)  # valid UTF-8 (decode says so): parsed as it is
     return _document(data, file, text)
 
 
