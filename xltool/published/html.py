@@ -69,7 +69,7 @@ DATE_RE = re.compile(DATE + r"|((?:19|20)\d\d)(\d\d)(\d\d)(?!\d)")
 # A date the page shows, labelled, near the top: the publishing labels first, then bare 日期/时间.
 SHOWN_DATES = (re.compile(r"(?:发布时间|发布日期|发表时间|发布于|公开日期|公开时间|上传时间|生成日期)\s*[:：]?\s*" + DATE),
                re.compile(r"(?:日期|时间)\s*[:：]\s*" + DATE))
-FULL_WIDTH = re.compile("[\uff10-\uff19]")  # full-width digits: dates NFKC reads
+FULL_WIDTH_DIGITS = "０１２３４５６７８９"  # dates NFKC reads
 TOP_CHARS = 4000  # how far from the top a shown date is looked for
 
 
@@ -151,14 +151,14 @@ class _Reader:
         if self.cells > MAX_CELLS:
             raise DocumentError("file-too-large", f"网页的表格过大（超过 {MAX_CELLS} 个单元格），不像是一份年度报告。")
 
-    def paragraph(self, text: str) -> None:
-        """A paragraph of collapsed text, when there is any."""
-        if text:
-            self.count(len(text))
-            self.paragraphs += 1
-            if self.paragraphs > MAX_PARAGRAPHS:
-                raise DocumentError("file-too-large", f"网页段落过多（超过 {MAX_PARAGRAPHS} 段），不像是一份年度报告。")
-            self.blocks.append(Paragraph(text, f"第{self.paragraphs}段"))
+    def paragraphs_of(self, texts: list[str]) -> None:
+        """Paragraphs of collapsed texts (each holds some), numbered on."""
+        self.count(sum(map(len, texts)))
+        first = self.paragraphs + 1
+        self.paragraphs += len(texts)
+        if self.paragraphs > MAX_PARAGRAPHS:
+            raise DocumentError("file-too-large", f"网页段落过多（超过 {MAX_PARAGRAPHS} 段），不像是一份年度报告。")
+        self.blocks.extend([Paragraph(text, f"第{n}段") for n, text in enumerate(texts, first)])
 
     def read(self, body, text: str) -> None:
         """The body's blocks; `text` is its whole text (string()), which the marks are not in.
@@ -181,15 +181,15 @@ class _Reader:
             if el is not body:
                 el.text = block + (el.text or "")
                 el.tail = block + (el.tail or "")
-        tables = iter(found)
-        for piece in _string(body).split(block):
-            if piece == table:
-                captions, data = next(tables)
-                for caption in captions:
-                    self.paragraph(caption)
+        # Between two tables, the pieces between marks that hold text are paragraphs (most
+        # hold nothing, or only the white space between tags).
+        for i, between in enumerate(_string(body).split(table)):
+            if i:
+                captions, data = found[i - 1]
+                self.paragraphs_of([caption for caption in captions if caption])
                 self.blocks.append(data)
-            elif piece:
-                self.paragraph(collapse(piece))
+            texts = [collapse(piece) for piece in between.split(block) if piece and not piece.isspace()]
+            self.paragraphs_of([text for text in texts if text])
 
     def table(self, raw: _Cells) -> Table:
         """A data table as a full grid: a merged cell is the same `Cell` at every position it
@@ -203,11 +203,13 @@ class _Reader:
         for r, row in enumerate(rows):
             placed = grid[r]
             where = f"第{number}个表格第{r + 1}行第"
-            if not placed and not raw.spanned[r] and len(row) <= len(COLUMNS):
-                # No span reaches into this row or out of it (most rows): its cells side by side.
-                placed.extend([Cell(text, where + COLUMNS[c]) for c, (text, _, _) in enumerate(row)])
-                if len(row) > width:
-                    width = len(row)
+            start = len(placed)
+            if not raw.spanned[r] and start + len(row) <= len(COLUMNS) and (not start or None not in placed):
+                # No cell of this row spans, and spans from above fill only its first columns
+                # (most rows): its cells side by side after them.
+                placed.extend([Cell(text, where + COLUMNS[c]) for c, (text, _, _) in enumerate(row, start)])
+                if row and start + len(row) > width:
+                    width = start + len(row)
                 continue
             c = 0
             for text, rowspan, colspan in row:
@@ -253,11 +255,10 @@ class _Cells:
     __slots__ = ("chars", "count", "longest", "rows", "spanned", "wide")
 
     def __init__(self, table) -> None:
-        self.rows: list[list[tuple[str, str | None, str | None]]] = []
-        self.spanned: list[bool] = []  # per row: a cell of it has a rowspan or a colspan
-        self.count = self.chars = self.longest = 0
-        self.wide = False  # a row of two cells or more
-        # The loop every cell of every table goes through, kept to a few lookups per cell.
+        # The loop every cell of every table goes through: a few lookups per cell, locals only.
+        rows: list[list[tuple[str, str | None, str | None]]] = []
+        spans: list[bool] = []
+        count = chars = longest = 0
         for tr in _rows(table):
             row = []
             spanned = False
@@ -271,21 +272,22 @@ class _Cells:
                     text = td.text or ""
                     if not text.isprintable() or " " in text:
                         text = collapse(text)
-                size = len(text)
-                self.chars += size
-                if size > self.longest:
-                    self.longest = size
+                chars += len(text)
+                if len(text) > longest:
+                    longest = len(text)
                 keys = td.keys()
                 if "rowspan" in keys or "colspan" in keys:
                     row.append((text, td.get("rowspan"), td.get("colspan")))
                     spanned = True
                 else:
                     row.append((text, None, None))
-            self.rows.append(row)
-            self.spanned.append(spanned)
-            self.count += len(row)
-            if len(row) >= 2:
-                self.wide = True
+            rows.append(row)
+            spans.append(spanned)
+            count += len(row)
+        self.rows = rows
+        self.spanned = spans  # per row: a cell of it has a rowspan or a colspan
+        self.count, self.chars, self.longest = count, chars, longest
+        self.wide = any(len(row) >= 2 for row in rows)  # a row of two cells or more
 
     def layout(self) -> bool:
         """A table that only lays out the page: no row of two cells, a cell holding a box of
@@ -376,13 +378,17 @@ def published_date(metas: Mapping[str, str], blocks: Iterable[Paragraph | Table]
     texts: list[str] = []
     size = 0
     for block in blocks:
-        parts = [block.text] if isinstance(block, Paragraph) else [c.text for row in block.rows for c in row]
-        texts.extend(parts)
-        size += sum(len(p) for p in parts)
+        if isinstance(block, Paragraph):
+            texts.append(block.text)
+            size += len(block.text)
+        else:
+            parts = [c.text for row in block.rows for c in row]
+            texts.extend(parts)
+            size += sum(map(len, parts))
         if size > TOP_CHARS:
             break
     top = " ".join(texts)[:TOP_CHARS * 2]
-    if not top.isascii() and FULL_WIDTH.search(top):
+    if not top.isascii() and any(digit in top for digit in FULL_WIDTH_DIGITS):
         top = unicodedata.normalize("NFKC", top)
     if "时间" not in top and "日期" not in top and "发布于" not in top:
         return None  # no label of a date (each holds one of these): the patterns need not scan
