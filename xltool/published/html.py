@@ -25,6 +25,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date
 from email.message import Message
+from itertools import islice
 from typing import Any, cast
 
 from lxml import etree
@@ -311,7 +312,7 @@ def _innermost_tables(body) -> list[Any]:
 def _marks(text: str) -> tuple[str, str]:
     """Two characters `text` does not hold, to mark block bounds and tables in it: Unicode
     noncharacters, never in a real page (a hostile one may hold some: the first two it does not)."""
-    free = [chr(code) for code in range(0xFDD0, 0xFDF0) if chr(code) not in text][:2]
+    free = list(islice((chr(code) for code in range(0xFDD0, 0xFDF0) if chr(code) not in text), 2))
     if len(free) < 2:
         raise DocumentError("file-unreadable", "网页含有大量 Unicode 非字符（U+FDD0–U+FDEF），不像是一份年度报告。")
     return free[0], free[1]
