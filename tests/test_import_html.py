@@ -197,6 +197,37 @@ def test_a_government_cms_page_gives_the_article_not_its_frame() -> None:
     assert doc.title == "某某局2021年政府信息公开工作年度报告"  # no <title>: the article's h1
 
 
+def test_tables_and_text_between_them_in_reading_order() -> None:
+    """Text before, between and after tables (tails of tables, text beside a nested table), a
+    caption as a paragraph of its own before its table, tables numbered in reading order and
+    rows in print order (thead, tbody, tfoot) whatever the order they are written in."""
+    doc = read_html(page("""前文<b>加粗</b>
+        <div>块内文字<table><caption>表<i>一</i></caption><tfoot><tr><td>脚1</td><td>脚2</td></tr></tfoot>
+          <thead><tr><th>头1</th><th>头2</th></tr></thead><tr><td>体1</td><td>体2</td></tr></table>表后文字</div>
+        <table><tr><td>外层<table><tr><td>内1</td><td>内2</td></tr></table>外层之后</td><td>旁</td></tr></table>
+        <table><tr><td>独列</td></tr><tr><td>第二行</td></tr></table>
+        <ul><li>条目一</li><li>条目<a href="#">二</a></li></ul>末尾"""), "order.html")
+    order = [(b.where, texts(b)) if isinstance(b, Table) else (b.where, b.text) for b in doc.blocks]
+    assert order == [("第1段", "前文加粗"), ("第2段", "块内文字"), ("第3段", "表一"),
+                     ("第1个表格", [["头1", "头2"], ["体1", "体2"], ["脚1", "脚2"]]), ("第4段", "表后文字"),
+                     ("第5段", "外层"), ("第2个表格", [["内1", "内2"]]), ("第6段", "外层之后"), ("第7段", "旁"),
+                     ("第8段", "独列"), ("第9段", "第二行"), ("第10段", "条目一"), ("第11段", "条目二"),
+                     ("第12段", "末尾")]
+    assert doc.tables[1].rows[0][1].where == "第2个表格第1行第2格"
+
+
+def test_unicode_noncharacters_in_a_page_are_read_as_text() -> None:
+    """The reader marks block bounds with characters the page does not hold: a page holding
+    some noncharacters reads them as text; one holding every candidate is refused."""
+    doc = read_html(page("<p>甲\ufdd0乙\ufdd1</p><table><tr><td>\ufdd0</td><td>\ufdd1丙</td></tr></table><p>丁</p>"),
+                    "marks.html")
+    assert [b.text if isinstance(b, Paragraph) else texts(b) for b in doc.blocks] == [
+        "甲\ufdd0乙\ufdd1", [["\ufdd0", "\ufdd1丙"]], "丁"]
+    with pytest.raises(DocumentError, match="非字符") as caught:
+        read_html(page("<p>" + "".join(chr(c) for c in range(0xFDD0, 0xFDF0)) + "</p>"), "all.html")
+    assert caught.value.code == "file-unreadable"
+
+
 @pytest.mark.parametrize("head, body, shown", [
     ('<meta name="PubDate" content="2022-01-25 10:30">', "", date(2022, 1, 25)),
     ('<meta name="firstpublishedtime" content="2022-01-26-10:20:10">', "", date(2022, 1, 26)),
