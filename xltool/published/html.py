@@ -124,16 +124,20 @@ def _span(value: str | None, cap: int, zero: int = 1) -> int:
     `zero` (a rowspan of 0 spans to the end of the table, a colspan of 0 is 1)."""
     if value is None or value == "1":
         return 1
-    match = SPAN.match(value)
-    n = int(match.group(1)) if match else 1
+    if len(value) <= 7 and value.isascii() and value.isdigit():
+        n = int(value)  # most spans: a plain number
+    else:
+        match = SPAN.match(value)
+        n = int(match.group(1)) if match else 1
     return zero if n == 0 else max(1, min(n, cap))
 
 
 class _Reader:
-    """Reads a page's body into blocks in reading order, in two passes that leave the work per
-    element to libxml2: first the data tables (the innermost tables whose rows hold cells), each
-    built into a `Table` and emptied in the tree down to a mark; then the text around them, as
-    one string in which a mark stands at the start and at the end of every block element."""
+    """Reads a page's body into blocks in reading order, in two passes: first the data tables
+    (the innermost tables whose rows hold cells), each built into a `Table` in one loop over its
+    cells and emptied in the tree down to a mark; then the text around them, as one string
+    (libxml2's string()) in which a mark stands at the start and at the end of every block
+    element, split into paragraphs: no Python work per element outside the tables but the marks."""
 
     def __init__(self) -> None:
         self.blocks: list[Paragraph | Table] = []
