@@ -67,6 +67,8 @@ class Figure:
 def read_figure(text: str, spec: Spec) -> Figure:
     """A printed cell: a number (separators, full-width digits, a unit after it), a blank
     (empty, /, —, -, 无), or text."""
+    if text.isascii() and text.isdigit() and len(text) < 16:
+        return Figure("number", int(text))  # the common case: plain digits
     t = unicodedata.normalize("NFKC", text or "").strip()
     t = "".join(t.split())
     if t in _blank_marks(spec) or not t:
@@ -423,8 +425,13 @@ _NUMERALS = "一二三四五六七八九十"
 
 
 def _heading_at(text: str, numeral: str, words: list[str]) -> int | None:
-    """Where the section's text starts in a paragraph that begins with its heading, else None."""
-    n = unicodedata.normalize("NFKC", text).strip()
+    """Where the section's text starts in a paragraph that begins with its heading, else None.
+    Only the paragraph's start is read (a heading is short; a paragraph can be long)."""
+    head = text[:80]
+    lead = len(head) - len(head.lstrip())
+    n = unicodedata.normalize("NFKC", head).strip()
+    if len(n) != len(head.strip()):  # NFKC changed the length: positions are not the original's
+        return None if not _heading_at_plain(n, numeral, words) else len(text)
     m = re.match(rf"^\s*(?:第?{numeral}(?:部分)?\s*[、.．,，:：)）\s]\s*)?", n)
     rest = n[m.end():] if m else n
     if not m or (not m.group(0).strip() and len(n) > 30):
@@ -439,8 +446,15 @@ def _heading_at(text: str, numeral: str, words: list[str]) -> int | None:
                 if not rest[i].isspace():
                     count += 1
                 i += 1
-            return len(n) - len(rest) + i
+            return lead + len(n) - len(rest) + i
     return None
+
+
+def _heading_at_plain(n: str, numeral: str, words: list[str]) -> bool:
+    """The rare heading whose NFKC form is longer or shorter than printed: recognised, its
+    paragraph taken as the heading alone."""
+    compact = "".join(n.split())
+    return any(w in compact[:40] for w in words) and compact.startswith(numeral)
 
 
 def _sections(doc: Document, spec: Spec) -> tuple[dict[str, list[Paragraph]], list[Paragraph], list[str]]:
