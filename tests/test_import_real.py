@@ -26,6 +26,7 @@ SHA256 = {
     "huaian-2024.pdf": "fed22baafaab82a239ca15020fc37f819e7cb62bc96659bf8f3f81c6421e0a92",
     "hongze-2023.pdf": "94a211353fb046b7c869cbb236078deb4d1f7085bd0c2b0dbf85051ec831698c",
     "hongze-2024.pdf": "82ba40ade55a93100236c9d5c9d89416a5a4d3fd3affc4c5d80994917179b83a",
+    "pingtan-2024.html": "b4a3df832f212c8c5d9e21851f0a49f9eed892f3ab68147ce2e7ba2602103830",
 }
 
 
@@ -164,3 +165,53 @@ def test_the_pair_in_one_folder_is_checked_across_years(tmp_path: Path) -> None:
         carry = [f for f in later.findings if f.code == "rule-carry-over"]
         assert [f.key for f in carry] == ["requests.carried_over.natural_person"], later.findings
         assert carry[0].location and carry[0].location.startswith("第") and "上年" in carry[0].message
+
+
+def test_the_web_page_is_read_as_a_page_with_its_merged_cells_and_split_labels() -> None:
+    """pingtan-2024.html is the government's page as served: the reader takes it as HTML with the date the
+    page shows, finds its three tables, keeps a rowspan cell as one Cell over every row it covers, and joins
+    a label split over several <p> (with &nbsp; runs after them) into the label as printed."""
+    from datetime import date
+
+    from xltool.published.document import Table
+    from xltool.published.read import read_document
+
+    doc = read_document(str(document("pingtan-2024")))
+    assert doc.kind == "html" and doc.published == date(2025, 3, 10)
+    assert doc.title == "平潭综合实验区2024年度政府信息公开工作年度报告"
+    tables = [b for b in doc.blocks if isinstance(b, Table)]
+    assert [(len(t.rows), len(t.rows[0])) for t in tables] == [(14, 4), (28, 10), (4, 15)]
+    requests = tables[1]
+    outcome = requests.rows[5][0]
+    assert outcome.text == "三、本年度办理结果"
+    assert sum(1 for row in requests.rows if row[0] is outcome) == 22  # rowspan="22"
+    assert [c.text for c in requests.rows[2][3:]] == ["自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"]
+    assert requests.rows[23][2].text == "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请"
+
+
+def test_the_web_page_figures_are_located_in_its_tables() -> None:
+    """Each figure's location names the page's table, row and cell (counting merged cells as the grid does);
+    the fee is the decimal as printed; section 六's 无收取信息处理费情况 states no figure: null, no finding."""
+    result = imported("pingtan-2024")
+    assert result.locations["requests.new.natural_person"] == "第2个表格第4行第4格"
+    assert result.locations["requests.other_no_correction.natural_person"] == "第2个表格第24行第4格"
+    assert result.locations["active.fees.amount"] == "第1个表格第14行第2格"
+    assert result.locations["review.litigation_after_reconsideration.total"] == "第3个表格第4行第15格"
+    assert result.values["active.fees.amount"] == Decimal("18651.06")
+    assert all(result.values[f"processing_fee.{k}"] is None for k in ("notices", "notice_amount", "collected"))
+    assert not [f for f in result.findings if (f.key or "").startswith("processing_fee.")]
+
+
+@pytest.mark.xfail(strict=True, reason="the page's footer (link lists, 版权所有, 主办单位) is read into section 六")
+def test_section_six_of_the_web_page_ends_with_the_article() -> None:
+    """Section 六 of the page is one sentence; what follows the article on the page (附件下载, the site's link
+    lists, 版权所有, 主办单位, browser advice) is the site's frame, not the report's text."""
+    other = imported("pingtan-2024").values["narrative.other"]
+    assert other.strip() == "2024年，无收取信息处理费情况。"
+
+
+@pytest.mark.xfail(strict=True, reason="the deadline rule treats every agency not named …人民政府 as a department")
+def test_the_regions_own_report_is_not_late_on_10_march() -> None:
+    """平潭综合实验区's report is the region's own (its 管委会 governs the region), due by 31 March
+    (条例第四十九条), not a department's report due by 31 January: published 2025-03-10, it is on time."""
+    assert "published-late" not in {f.code for f in imported("pingtan-2024").findings}
