@@ -152,9 +152,9 @@ def build_pdf(folder: Path, n: int, converted: int) -> tuple[list[Path], dict[st
 
 def import_all(paths: Sequence[Path]) -> list[tuple[Any, list]]:
     """What verify does per document: read, interpret, check."""
-    from xltool.published.importing import check, import_source
-
     from types import SimpleNamespace
+
+    from xltool.published.importing import check, import_source
 
     out = []
     for p in paths:
@@ -186,11 +186,11 @@ def pdf_floor(paths: Sequence[Path]) -> int:
 def stages(paths: Sequence[Path]) -> tuple[float, float, float]:
     """Seconds spent reading (the document model), interpreting (finding the figures by their
     labels) and checking, over `paths`."""
+    import time
+
     from xltool.published.importing import check
     from xltool.published.interpret import interpret
     from xltool.published.read import read_document
-
-    import time
 
     t_read = t_interpret = t_check = 0.0
     for p in paths:  # one document at a time, nothing kept (as import_all)
