@@ -202,7 +202,6 @@ def test_the_web_page_figures_are_located_in_its_tables() -> None:
     assert not [f for f in result.findings if (f.key or "").startswith("processing_fee.")]
 
 
-@pytest.mark.xfail(strict=True, reason="the page's footer (link lists, 版权所有, 主办单位) is read into section 六")
 def test_section_six_of_the_web_page_ends_with_the_article() -> None:
     """Section 六 of the page is one sentence; what follows the article on the page (附件下载, the site's link
     lists, 版权所有, 主办单位, browser advice) is the site's frame, not the report's text."""
@@ -210,7 +209,6 @@ def test_section_six_of_the_web_page_ends_with_the_article() -> None:
     assert other.strip() == "2024年，无收取信息处理费情况。"
 
 
-@pytest.mark.xfail(strict=True, reason="the deadline rule treats every agency not named …人民政府 as a department")
 def test_the_regions_own_report_is_not_late_on_10_march() -> None:
     """平潭综合实验区's report is the region's own (its 管委会 governs the region), due by 31 March
     (条例第四十九条), not a department's report due by 31 January: published 2025-03-10, it is on time."""

@@ -476,11 +476,33 @@ def _sections(doc: Document, spec: Spec) -> tuple[dict[str, list[Paragraph]], li
                 break
     out: dict[str, list[Paragraph]] = {}
     for n, (j, sid, rest) in enumerate(starts):
-        end = starts[n + 1][0] if n + 1 < len(starts) else len(paragraphs)
+        end = starts[n + 1][0] if n + 1 < len(starts) else _report_end(paragraphs, j + 1, spec)
         body = [Paragraph(rest, paragraphs[j].where)] if rest else []
         out[sid] = body + paragraphs[j + 1:end]
     preamble = paragraphs[: starts[0][0]] if starts else []
     return out, preamble, [s for _, s, _ in starts]
+
+
+_DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
+
+
+def _report_end(paragraphs: list[Paragraph], start: int, spec: Spec) -> int:
+    """Where the report's own text ends after its last heading: at the page's frame around the
+    article (附件下载, 版权所有, 网站标识码 … as the spec's `page_end` lists them), and before the
+    落款 (the agency's name and the date) that closes it."""
+    marks = [norm(m) for m in spec.published.get("page_end", ())]
+    end = len(paragraphs)
+    for i in range(start, len(paragraphs)):
+        n = norm(paragraphs[i].text[:80])
+        if any(n.startswith(m) or (len(n) <= 60 and m in n) for m in marks):
+            end = i
+            break
+    if end > start and _DATE_LINE.match(unicodedata.normalize("NFKC", paragraphs[end - 1].text)):
+        end -= 1  # the date of the 落款, and the name above it
+        if end > start and len(paragraphs[end - 1].text.strip()) <= 30 and not re.search(r"[。；，]",
+                                                                                          paragraphs[end - 1].text):
+            end -= 1
+    return end
 
 
 def _identity(doc: Document, preamble: list[Paragraph], spec: Spec) -> tuple[str, int | None]:
