@@ -340,3 +340,67 @@ def test_a_document_beside_the_workbook_of_its_agency_is_not_counted(page, tmp_p
     assert any(f["code"] == "duplicate-return" and "Excel 填报表" in f["message"] for f in doc["findings"])
     merged = json.loads(run("merge", folder, "-o", tmp_path / "汇总.xlsx", "--json").output)
     assert [Path(i["file"]).suffix for i in merged["included"]] == [".xlsx"]
+
+
+def test_a_report_mailed_instead_of_the_workbook_counts_when_its_tables_import(tmp_path: Path) -> None:
+    """In a collected round: an agency that mails its finished report (Word) and no workbook has
+    that report as its return, under its own code whatever name the report prints; a cover
+    letter PDF is no report (the agency stays unusable, saying why); once the agency mails its
+    workbook, the workbook counts instead."""
+    import mailbox
+    from datetime import date
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    from xltool.mail import mime
+    from xltool.mail.samplebox import tiny_pdf
+    from xltool.reports.docx import render_docx
+    from xltool.round.folder import Coordinator, init_round
+    from xltool.round.merge import merge_paths
+    from xltool.round.roster import load_roster
+    from xltool.round.status import status_paths
+
+    roster = tmp_path / "名单.csv"
+    roster.write_text("单位代码,单位名称,电子邮箱\n0201,某某区住建局,zjj@example.gov.cn\n"
+                      "0202,某某区文旅局,wlj@example.gov.cn\n0203,某某区审计局,sj@example.gov.cn\n", encoding="utf-8")
+    rnd = init_round(tmp_path / "2021年度", year=2021, roster=roster, deadline=date(2022, 1, 15),
+                     coordinator=Coordinator("001", "某某区人民政府", "公开办 <gkb@example.gov.cn>"))
+    own = read_return(make_return(tmp_path, consistent(4), code="0201", name="某某区住房和城乡建设局", filename="zj.xlsx"))
+    report = render_docx(compose(from_return(own), Narrative()))
+
+    def mail(sender: str, n: int, name: str, data: bytes, kind: tuple[str, str] | None = None) -> mailbox.mboxMessage:
+        msg = MIMEMultipart()
+        msg["From"], msg["Message-ID"], msg["Date"] = sender, f"<m{n}@example.gov.cn>", f"0{n} Jan 2022 09:00:00 +0800"
+        msg.attach(MIMEText("请查收。", "plain", "utf-8"))
+        msg.attach(mime.attachment_part(data, name, *([kind] if kind else [])))
+        out = mailbox.mboxMessage(msg.as_bytes())
+        out.set_from(f"MAILER-DAEMON Mon Jan  {n} 01:00:00 2022")
+        return out
+
+    def collect(*mails: mailbox.mboxMessage) -> None:
+        box_path = tmp_path / f"box{len(list(tmp_path.glob('box*')))}.mbox"
+        box = mailbox.mbox(box_path)
+        for m in mails:
+            box.add(m)
+        box.flush()
+        result = run("collect", box_path, "-o", rnd.received, "--roster", rnd.roster)
+        assert result.exit_code == 0, result.output
+
+    audit = make_return(tmp_path, consistent(2), code="0203", name="某某区审计局", key=rnd.key(), filename="sj.xlsx")
+    collect(mail("zjj@example.gov.cn", 3, "住建局2021年年度报告.docx", report),
+            mail("wlj@example.gov.cn", 4, "报送函.pdf", tiny_pdf(), ("application", "pdf")),
+            mail("sj@example.gov.cn", 5, "审计局.xlsx", audit.read_bytes()))
+    agencies = load_roster(rnd.roster)
+    states = {a.agency.code: a for a in status_paths(agencies, rnd.returns(), key=rnd.key(), show_progress=False).agencies}
+    assert (states["0201"].state, Path(states["0201"].file or "").suffix) == ("ok", ".docx")
+    assert states["0202"].state == "unusable" and "没有能读出的年度报告表格" in (states["0202"].reason or "")
+    assert states["0203"].state == "ok"
+    merged = merge_paths(rnd.returns(), roster=agencies, key=rnd.key(), show_progress=False)
+    assert {(i.code, i.origin) for i in merged.included} == {("0201", "docx"), ("0203", None)}
+    assert merged.values["requests.new.total"] == own.values["requests.new.total"] + read_return(audit).values[
+        "requests.new.total"]
+    # the agency's workbook arrives: it is the return, the report is no longer tried
+    workbook = make_return(tmp_path, consistent(4), code="0201", name="某某区住建局", key=rnd.key(), filename="zj2.xlsx")
+    collect(mail("zjj@example.gov.cn", 6, "住建局.xlsx", workbook.read_bytes()))
+    merged = merge_paths(rnd.returns(), roster=agencies, key=rnd.key(), show_progress=False)
+    assert {(i.code, Path(i.file).suffix) for i in merged.included} == {("0201", ".xlsx"), ("0203", ".xlsx")}

@@ -35,7 +35,7 @@ from xltool.office.xlsx import cell_string
 from xltool.published.names import name_codes
 from xltool.round.confirm import Confirmation, Confirmations, figure_findings
 from xltool.round.confirm import load as load_confirmations
-from xltool.round.replies import SENDER_MISMATCH, Replies, judge
+from xltool.round.replies import SENDER_MISMATCH, Replies, claim_documents, judge
 from xltool.round.roster import Agency
 from xltool.round.verify import PARALLEL_FROM, duplicates, expand, superseded_note, verify_path
 from xltool.util import atomic_write, parallel_map
@@ -111,9 +111,12 @@ def scan(paths: Iterable[str | os.PathLike], *, key: bytes | None = None, worker
          replies: Replies | None = None) -> list[Scanned]:
     """Verify every file under `paths` (folders expanded as `verify` does: in a collected folder
     the usable current returns as `replies` judged them), keeping per file only a `Scanned` record."""
+    paths = list(paths)
+    replies = replies if replies is not None else judge(paths)
     jobs = [(f, key, previous) for f in expand(paths, replies)]
-    return parallel_map(_scan_one, jobs, label, parallel_from=PARALLEL_FROM, workers=workers,
-                        show_progress=show_progress)
+    scanned = parallel_map(_scan_one, jobs, label, parallel_from=PARALLEL_FROM, workers=workers,
+                           show_progress=show_progress)
+    return claim_documents(scanned, replies)
 
 
 def check_one_form(scanned: Sequence[Scanned]) -> tuple[str, str, int] | None:

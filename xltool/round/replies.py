@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xltool.form.returns import RETURN_SUFFIXES
+from xltool.published.document import is_document
 from xltool.round.dates import minute, parse_time
 from xltool.round.manifest import RETURN_ACTIONS, agencies, load
 from xltool.round.roster import Agency, by_address
@@ -78,6 +79,9 @@ class Replies:
     unusable: dict[str, list[Unusable]] = field(default_factory=dict)  # by the sending agency's code
     notes: dict[str, list[str]] = field(default_factory=dict)  # about the current return: who sent it
     confirmed: dict[str, Confirmation] = field(default_factory=dict)  # workbook sha256 -> its mix-up's confirmation
+    # folder -> document file -> the sending agency's code: the Word, PDF or web page an agency
+    # sent with no workbook, which is its return if its tables import (PRODUCT.md, the duplicate rule)
+    documents: dict[Path, dict[Path, str]] = field(default_factory=dict)
 
     @property
     def folders(self) -> list[Path]:
@@ -245,6 +249,33 @@ def _judge_folder(out: Replies, folder: Path, messages: list[dict[str, Any]], ro
         what, reason = why_unusable(m, attachments)
         for code in sent_by:
             out.unusable.setdefault(code, []).append(Unusable(what, reason, str(m.get("from") or ""), m.get("date")))
+            if code not in current:  # the latest document an agency sent, tried as its report
+                for a in attachments:
+                    if a.get("kind") and a.get("file") and is_document(str(a["file"])) and \
+                            a.get("action") not in ("ignored", "skipped", "too-large"):
+                        docs = out.documents.setdefault(folder, {})
+                        for f in [f for f, c in docs.items() if c == code]:
+                            del docs[f]
+                        docs[folder / a["file"]] = code
+
+
+def claim_documents(results: list[Any], replies: Replies) -> list[Any]:
+    """The documents agencies sent without a workbook: one whose tables imported is the sending
+    agency's return (its code given to it); one that did not is no return at all (the agency
+    stays unusable, with the reason). Other results pass unchanged. Works on verify's FileResult
+    and merge's Scanned alike."""
+    senders = {f: code for docs in replies.documents.values() for f, code in docs.items()}
+    if not senders:
+        return results
+    out = []
+    for r in results:
+        code = senders.get(Path(r.file))
+        if code is None:
+            out.append(r)
+        elif r.agency:
+            r.agency = {"code": code, "name": r.agency.get("name") or code}
+            out.append(r)
+    return out
 
 
 def why_unusable(message: dict[str, Any], attachments: list[dict[str, Any]]) -> tuple[str, str]:
@@ -272,6 +303,6 @@ def why_unusable(message: dict[str, Any], attachments: list[dict[str, Any]]) -> 
         return named(large), str(large[0].get("reason") or "文件过大，未保存。")
     documents = [a for a in items if a.get("kind")]
     if documents:
-        return named(documents, "kind"), ("请使用下发的 Excel 表：在下发的 .xlsx 填报表中填写后作为附件报送（文档不能代替填报表）。"
-                                           "如是已发布的年度报告，汇总单位也可用 xltool import 导入，表格能读出时计入汇总。")
+        return named(documents, "kind"), ("其中没有能读出的年度报告表格（不是年度报告，或表格是图片）：请使用下发的 Excel 表，"
+                                           "在下发的 .xlsx 填报表中填写后作为附件报送。")
     return named(items), f"{items[0].get('reason') or '无法识别。'}请使用下发的 Excel 表填写后报送。"

@@ -191,6 +191,7 @@ def expand(paths: Iterable[str | os.PathLike], replies: Replies | None = None) -
         if p.is_dir():
             if p in replies.returns:
                 out.extend(sorted(replies.returns[p].values()))
+                out.extend(sorted(replies.documents.get(p, {})))  # tried as reports (claim_documents)
                 continue
             out.extend(sorted(f for f in p.rglob("*") if f.is_file() and not _ignored(f, p)))
         else:
@@ -234,7 +235,9 @@ def verify_paths(paths: Iterable[str | os.PathLike], *, key: bytes | None = None
         if mixup is not None:
             r.findings.insert(0, finding("sender-mismatch", mixup.message()))
     from xltool.published.names import name_codes, pair_years
+    from xltool.round.replies import claim_documents
 
+    results = claim_documents(results, replies)
     name_codes(results, roster)
     if previous is None:
         results = pair_years(results, lambda f, prev: verify_path(f, key=key, previous=prev))
