@@ -220,10 +220,6 @@ class Imported:
         """Its tables imported: it can stand as a return."""
         return self.tables_found and not any(f.code in ("tables-missing", "form-unknown") for f in self.findings)
 
-    def field(self, key: str) -> str:
-        v = self.values.get(key)
-        return v if isinstance(v, str) else ""
-
     def to_json(self) -> dict[str, Any]:
         from xltool.form.returns import return_json
 

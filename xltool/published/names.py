@@ -4,7 +4,7 @@ matched to the roster's codes, to workbooks of the same folder, and to last year
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from xltool.form.spec import PreviousFigures
@@ -79,6 +79,3 @@ def _same(a: Any, b: Any) -> bool:
         return bool(ca == cb)
     return same_agency(a.agency.get("name", ""), b.agency.get("name", ""))
 
-
-def by_name(items: Iterable[tuple[str, T]]) -> dict[str, T]:
-    return {name_key(n): v for n, v in items if n}
