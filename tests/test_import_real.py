@@ -148,6 +148,14 @@ def test_the_pair_in_one_folder_is_checked_across_years(tmp_path: Path) -> None:
     results = {Path(r.file).stem: r for r in verify_paths([tmp_path], show_progress=False)}
     codes = {name: {f.code for f in r.findings} for name, r in results.items()}
     assert "rule-carry-over" not in codes["hongze-2024"] and "rule-stock-continuity" not in codes["hongze-2024"]
+    assert Path(results["hongze-2024"].paired_with["file"]).name == "hongze-2023.pdf"  # type: ignore[index]
+    assert results["hongze-2024"].agency == {"code": "", "name": "淮安市洪泽区人民政府"}
+    from xltool.round.roster import Agency
+
+    coded = {Path(r.file).stem: r for r in verify_paths([tmp_path], roster=[Agency("0517", "洪泽区人民政府")],
+                                                         show_progress=False)}
+    assert {n: r.agency for n, r in coded.items()} == {n: {"code": "0517", "name": "洪泽区人民政府"} for n in coded}
+    assert coded["hongze-2024"].paired_with is not None  # checked against 2023, its roster code kept
     assert codes["hongze-2023"] >= {"rule-review-total"}
 
     other = tmp_path / "other"

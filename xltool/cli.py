@@ -14,6 +14,7 @@ from xltool.commands.common import handle_errors, in_round, json_option, key_opt
 from xltool.errors import UsageError
 from xltool.findings import STATE_TEXT
 from xltool.form.returns import read_return
+from xltool.published.document import KIND_NAMES
 from xltool.round import dates
 from xltool.round.roster import load_roster
 from xltool.util import atomic_write, check_writable_dir, read_secret, refuse_overlap
@@ -184,16 +185,15 @@ def verify(paths: tuple[str, ...], as_json: bool, previous: str | None, key_file
 
 
 SHOWN_FINDINGS = 8
-DOCUMENT_KINDS = {"html": "网页报告", "docx": "Word 报告", "pdf": "PDF 报告", "text": "文本报告"}
 
 
 def _print_verify(results, summary) -> None:
     for r in results:
         who = (f"{r.agency['name']}（{r.agency['code']}）" if r.agency.get("code") else r.agency["name"] or "（未写明单位）") \
             if r.agency else "（无法识别单位）"
-        kind = f"  [{DOCUMENT_KINDS.get(r.kind, r.kind)}{f' {r.year}年度' if r.year else ''}]" if r.document else ""
+        kind = f"  [{KIND_NAMES.get(r.kind, r.kind)}报告{f' {r.year}年度' if r.year else ''}]" if r.document else ""
         click.echo(f"{STATE_TEXT[r.status]}  {who}  {r.file}{kind}")
-        for note in r.notes:
+        for note in [*r.notes, *([r.paired_text] if r.paired_with else [])]:
             click.echo(f"    [说明] {note}")
         blanks = [f for f in r.findings if f.code == "value-blank"]
         shown = [f for f in r.findings if f.code != "value-blank" or len(blanks) <= 3]

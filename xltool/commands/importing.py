@@ -11,9 +11,9 @@ import click
 from xltool.commands.common import handle_errors, in_round, json_option, key_option, print_json, unset
 from xltool.errors import UsageError
 from xltool.findings import STATE_TEXT
+from xltool.published.document import KIND_NAMES
 from xltool.util import check_writable_dir, output_lock, read_secret, refuse_overlap
 
-KINDS = {"html": "网页", "docx": "Word", "pdf": "PDF", "text": "文本"}
 SHOWN = 6
 
 
@@ -99,7 +99,7 @@ def _print(results, counts) -> None:
         year = f" {r.year}年度" if r.year else ""
         head = "已导入" if r.readable else "未能导入"
         state = f"，{STATE_TEXT[r.status]}" if r.readable else ""
-        click.echo(f"{head}{state}  {who}{code}{year}  {r.source}  [{KINDS.get(r.kind, r.kind)}，读到 {r.figures} 个数字]")
+        click.echo(f"{head}{state}  {who}{code}{year}  {r.source}  [{KIND_NAMES.get(r.kind, r.kind)}，读到 {r.figures} 个数字]")
         for f in r.findings[:SHOWN]:
             mark = "错误" if f.severity == "error" else "警告"
             click.echo(f"    [{mark} {f.code}] {f.message}")

@@ -83,6 +83,9 @@ class Document:
         return [b for b in self.blocks if isinstance(b, Paragraph)]
 
 
+# What each kind of source is called where a person reads it (xlsx: a workbook).
+KIND_NAMES = {"xlsx": "Excel", "html": "网页", "docx": "Word", "pdf": "PDF", "text": "文本"}
+
 # Suffixes of the documents `import` and `verify` read, by kind.
 SUFFIXES = {".html": "html", ".htm": "html", ".mhtml": "html", ".mht": "html", ".shtml": "html",
             ".docx": "docx", ".doc": "docx", ".wps": "docx", ".pdf": "pdf", ".txt": "text", ".md": "text",

@@ -417,9 +417,6 @@ def _assign(columns: tuple[Column, ...], texts: tuple[str, ...]) -> tuple[list[i
 
 # -- the narrative --------------------------------------------------------------------------------
 
-_NUMERALS = "一二三四五六七八九十"
-
-
 def _heading_at(text: str, numeral: str, words: list[str]) -> int | None:
     """Where the section's text starts in a paragraph that begins with its heading, else None.
     Only the paragraph's start is read (a heading is short; a paragraph can be long)."""
@@ -746,8 +743,8 @@ def _readability(imp: Imported, tables_seen: set[str], found_sections: list[str]
         imp.findings.append(finding("tables-missing", f"{doc.unreadable}，无法读取表格中的数字，未作任何推测。"))
         return
     if not tables_seen and len(found_sections) < 2:
-        imp.findings.append(finding("form-unknown", "这不像是一份政府信息公开工作年度报告：既没有找到官方格式的三张表格，"
-                                                    "也没有找到“一、总体情况”等六部分的标题。"))
+        imp.findings.append(finding("form-unknown", f"这不像是一份{spec.title}：既没有找到官方格式的三张表格，"
+                                                    f"也没有找到“{spec.sections[0]['heading']}”等六部分的标题。"))
         return
     if not missing:
         return

@@ -4,7 +4,7 @@ matched to the roster's codes, to workbooks of the same folder, and to last year
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from xltool.form.spec import PreviousFigures
@@ -37,6 +37,11 @@ def find_by_name(previous: Mapping[str, T], name: str) -> T | None:
     return found[0] if len(found) == 1 else None
 
 
+def matches(agencies: Iterable[tuple[str, str]], name: str) -> list[tuple[str, str]]:
+    """The (code, name) pairs among `agencies` whose name is the printed `name`'s agency."""
+    return list(dict.fromkeys((c, n) for c, n in agencies if same_agency(n, name)))
+
+
 def name_codes(results: Sequence[Any], roster: Sequence[Any] | None) -> None:
     """A published report's agency code: the roster's agency of that name, else the code of a
     workbook of that name in the same run (so the workbook wins over it as a duplicate)."""
@@ -45,11 +50,10 @@ def name_codes(results: Sequence[Any], roster: Sequence[Any] | None) -> None:
         if not (r.document and r.agency and not r.agency.get("code") and r.agency.get("name")):
             continue
         name = r.agency["name"]
-        matches = [(a.code, a.name) for a in roster or () if same_agency(a.name, name)]
-        if not matches:
-            matches = list({(w.agency["code"], w.agency["name"]) for w in workbooks if same_agency(w.agency["name"], name)})
-        if len(matches) == 1:
-            r.agency = {"code": matches[0][0], "name": matches[0][1]}
+        found = matches(((a.code, a.name) for a in roster or ()), name) or \
+            matches(((w.agency["code"], w.agency["name"]) for w in workbooks), name)
+        if len(found) == 1:
+            r.agency = {"code": found[0][0], "name": found[0][1]}
 
 
 def _identity(r: Any) -> str:
@@ -69,7 +73,10 @@ def pair_years(results: list[T], reverify: Callable[[str, Mapping[str, Any]], T]
             continue
         prev = earlier[0]
         figures = PreviousFigures(prev.values, (prev.source or {}).get("form_version") if prev.document else None)  # type: ignore[attr-defined]
-        out[i] = reverify(r.file, {_identity(r): figures, name_key(r.agency.get("name", "")): figures})  # type: ignore[attr-defined]
+        again = reverify(r.file, {_identity(r): figures, name_key(r.agency.get("name", "")): figures})  # type: ignore[attr-defined]
+        again.agency = r.agency  # type: ignore[attr-defined]  # as the run named it (roster, sender, workbook)
+        again.paired_with = {"file": prev.file, "year": prev.year, "kind": prev.kind}  # type: ignore[attr-defined]
+        out[i] = again
     return out
 
 

@@ -15,11 +15,10 @@ from datetime import datetime
 from pathlib import Path
 
 from xltool.findings import CATALOGUE, STATE_TEXT, Finding
+from xltool.published.document import KIND_NAMES
 from xltool.round.dates import CST
 from xltool.round.verify import FileResult, summary
 
-# What each kind of source is called on the page.
-KIND_TEXT = {"xlsx": "Excel", "html": "网页", "docx": "Word", "pdf": "PDF", "text": "文本"}
 STATUS_ORDER = {"errors": 0, "warnings": 1, "ok": 2}  # the default order: errors first
 
 
@@ -48,11 +47,11 @@ class AuditRow:
     errors: int
     warnings: int
     findings: list[ShownFinding]
-    paired: list[str] = field(default_factory=list)  # said about a cross-year pair in the same run
+    paired: list[str] = field(default_factory=list)  # the cross-year pair verify checked in the same run
 
     @property
     def kind_text(self) -> str:
-        return KIND_TEXT.get(self.kind, self.kind)
+        return KIND_NAMES.get(self.kind, self.kind)
 
     @property
     def rank(self) -> int:
@@ -86,27 +85,7 @@ def row_of(r: FileResult) -> AuditRow:
     found = sorted(r.findings, key=lambda f: f.severity != "error")
     return AuditRow(Path(r.file).name, r.file, r.status, (r.agency or {}).get("name") or "",
                     (r.agency or {}).get("code") or "", r.year, r.kind, source.get("published"), notes, errors,
-                    len(r.findings) - errors, [shown(f) for f in found])
-
-
-def _same_agency(a: AuditRow, b: AuditRow) -> bool:
-    from xltool.published.names import same_agency
-
-    if a.code and b.code:
-        return a.code == b.code
-    return bool(a.name and b.name and same_agency(a.name, b.name))
-
-
-def _mark_pairs(rows: Sequence[AuditRow]) -> None:
-    """Say which rows verify checked against each other across years: an agency's report (or
-    workbook) of one year and its single one of the year before, in the same run."""
-    readable = [r for r in rows if r.name and r.year]
-    for r in readable:
-        earlier = [p for p in readable if p.year == r.year - 1 and _same_agency(p, r)]  # type: ignore[operator]
-        if len(earlier) == 1:
-            p = earlier[0]
-            what = "报表" if p.kind == "xlsx" else "报告"
-            r.paired.append(f"已与本次同时检查的{p.year}年度{what}（{p.file}）对照，核对了上年结转与现行有效件数。")
+                    len(r.findings) - errors, [shown(f) for f in found], [r.paired_text] if r.paired_with else [])
 
 
 def in_order(rows: Iterable[AuditRow]) -> list[AuditRow]:
@@ -114,13 +93,9 @@ def in_order(rows: Iterable[AuditRow]) -> list[AuditRow]:
     return sorted(rows, key=lambda r: (r.rank, -r.errors, -r.warnings, r.name or "\uffff", r.year or 0, r.file))
 
 
-def audit_rows(results: Iterable[FileResult], *, paired: bool = True) -> list[AuditRow]:
-    """The page's rows in their default order. `paired`: verify checked cross-year pairs in the
-    same run against each other (it does when no --previous is given)."""
-    rows = [row_of(r) for r in results]
-    if paired:
-        _mark_pairs(rows)
-    return in_order(rows)
+def audit_rows(results: Iterable[FileResult]) -> list[AuditRow]:
+    """The page's rows in their default order."""
+    return in_order(row_of(r) for r in results)
 
 
 def render_html(results: Sequence[FileResult], title: str | None = None, *, checked: Sequence[str] = (),
@@ -132,7 +107,7 @@ def render_html(results: Sequence[FileResult], title: str | None = None, *, chec
     from xltool.form.spec import latest_spec
     from xltool.resources import TemplateLoader
 
-    rows = audit_rows(results, paired=previous is None)
+    rows = audit_rows(results)
     kinds: dict[str, int] = {}
     for r in rows:
         kinds[r.kind_text] = kinds.get(r.kind_text, 0) + 1

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from xltool.errors import XltoolError
 from xltool.findings import Finding, status_of
 from xltool.published.document import SUFFIXES, is_document
-from xltool.published.names import same_agency
+from xltool.published.names import matches
 from xltool.round.roster import Agency
 from xltool.util import atomic_write, bounded_filename, parallel_map
 
@@ -40,7 +40,7 @@ class Job:
 
 
 @dataclass
-class Imported:
+class Outcome:
     """What one document gave: for the terminal, --json and the exit status."""
 
     source: str
@@ -105,12 +105,12 @@ def plan(sources: Sequence[str], out_dir: Path, *, to_workbook: bool, key: bytes
     return jobs
 
 
-def run(jobs: list[Job], *, workers: int | None = None, show_progress: bool = True) -> list[Imported]:
+def run(jobs: list[Job], *, workers: int | None = None, show_progress: bool = True) -> list[Outcome]:
     return parallel_map(import_one, jobs, "导入", parallel_from=PARALLEL_FROM, workers=workers,
                         show_progress=show_progress, chunksize=2)
 
 
-def import_one(job: Job) -> Imported:
+def import_one(job: Job) -> Outcome:
     from xltool.published.importing import check, import_source
 
     imp = import_source(job.source, timeout=job.timeout)
@@ -119,7 +119,7 @@ def import_one(job: Job) -> Imported:
     imp.agency_code = code or imp.agency_code
     agency = {"code": imp.agency_code, "name": name or imp.agency_name}
     figures = sum(1 for k in imp.spec.numeric_keys if imp.values.get(k) is not None)
-    result = Imported(job.source, imp.document.kind, imp.readable, agency, imp.year, findings, figures=figures)
+    result = Outcome(job.source, imp.document.kind, imp.readable, agency, imp.year, findings, figures=figures)
     document = imp.to_json()
     document["agency"] = agency
     document["findings"] = [f.to_json() for f in findings]
@@ -134,11 +134,11 @@ def _identity(job: Job, printed: str) -> tuple[str, str]:
     """(code, name): as given on the command line, else the roster's agency of the printed name."""
     if job.code or job.name:
         return job.code or "", job.name or printed
-    found = [(c, n) for c, n in job.agencies if same_agency(n, printed)]
+    found = matches(job.agencies, printed)
     return found[0] if len(found) == 1 else ("", printed)
 
 
-def _workbook(job: Job, imp: Any, result: Imported) -> None:
+def _workbook(job: Job, imp: Any, result: Outcome) -> None:
     """Our workbook filled with the figures as printed: the inputs, and a printed total only
     where it differs from what its inputs add up to (so verify finds what the page got wrong)."""
     from xltool.form import calc
@@ -182,7 +182,7 @@ def _workbook(job: Job, imp: Any, result: Imported) -> None:
     result.workbook = str(path)
 
 
-def summary(results: Sequence[Imported]) -> dict[str, int]:
+def summary(results: Sequence[Outcome]) -> dict[str, int]:
     return {"documents": len(results), "imported": sum(r.readable for r in results),
             "unreadable": sum(not r.readable for r in results), "workbooks": sum(bool(r.workbook) for r in results),
             "errors": sum(r.status == "errors" for r in results), "warnings": sum(r.status == "warnings" for r in results)}

@@ -32,6 +32,7 @@ from xltool.form import calc
 from xltool.form.spec import Spec, get_spec, latest_spec
 from xltool.office.package import MAIN, REL
 from xltool.office.xlsx import cell_string
+from xltool.published.document import KIND_NAMES
 from xltool.published.names import name_codes
 from xltool.round.confirm import Confirmation, Confirmations, figure_findings
 from xltool.round.confirm import load as load_confirmations
@@ -45,7 +46,6 @@ UNCONFIRMED = "unconfirmed:"  # + the figure warning's code
 DEFAULT_CODE = "MERGED"
 KEEP_FINDINGS = 5  # per return: enough to say why, bounded whatever the file holds
 DETAIL_SHEET = "各单位明细"
-ORIGINS = {"html": "网页", "docx": "Word", "pdf": "PDF", "text": "文本"}
 NOTES_SHEET = "未汇总说明"
 
 
@@ -368,7 +368,7 @@ def _detail_rows(result: MergeResult) -> Iterator[list[Any]]:
     yield ["code", "name", "status", "file"] + list(keys) + ["confirmations"]
     for i in result.included:
         state = STATE_TEXT["unconfirmed"] + "（按 --allow-errors 计入）" if i.unconfirmed else STATE_TEXT.get(i.status, i.status)
-        origin = f"（由已发布的{ORIGINS.get(i.origin, i.origin)}报告导入）" if i.origin else ""
+        origin = f"（由已发布的{KIND_NAMES.get(i.origin, i.origin)}报告导入）" if i.origin else ""
         yield [i.code, i.name, state, Path(i.file).name + origin] + list(i.row) + ["；".join(c.text for c in i.confirmations)]
 
 

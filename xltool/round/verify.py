@@ -20,7 +20,7 @@ from xltool.form.spec import Spec, Superseded, latest_spec
 from xltool.office.book import Book
 from xltool.office.container import ContainerError, wps_format
 from xltool.office.xlsx import load_book
-from xltool.published.document import is_document
+from xltool.published.document import KIND_NAMES, is_document
 from xltool.round import dates
 from xltool.round.dates import parse_time
 from xltool.util import parallel_map
@@ -45,6 +45,14 @@ class FileResult:
     kind: str = "xlsx"  # xlsx for workbooks; html | docx | pdf | text for a published report
     source: dict[str, Any] | None = None  # a document's: file, sha256, kind, published; an imported workbook's origin
     notes: list[str] = field(default_factory=list)  # said beside the findings (an imported workbook)
+    paired_with: dict[str, Any] | None = None  # last year's return in the same run it was checked against
+
+    @property
+    def paired_text(self) -> str:
+        """What the cross-year check of this run compared, in Chinese."""
+        p = self.paired_with or {}
+        what = "报表" if p.get("kind") == "xlsx" else "报告"
+        return f"已与本次同时检查的{p.get('year')}年度{what}（{Path(p.get('file', '')).name}）对照，核对了上年结转与现行有效件数。"
 
     @property
     def status(self) -> str:
@@ -62,6 +70,8 @@ class FileResult:
             out["source"] = self.source
         if self.notes:
             out["notes"] = list(self.notes)
+        if self.paired_with:
+            out["paired_with"] = dict(self.paired_with)
         return out
 
 
@@ -123,7 +133,7 @@ def verify_bytes(data: bytes, file: str, *, key: bytes | None = None,
     origin = ret.source.get("imported_from")
     if origin:
         result.source = {"kind": "xlsx", "imported_from": origin}
-        result.notes.append(f"本表由已发布的报告导入（{origin['kind'].upper()}，{origin.get('file') or ''}），"
+        result.notes.append(f"本表由已发布的报告导入（{KIND_NAMES.get(origin['kind'], origin['kind'])}，{origin.get('file') or ''}），"
                             "不是该单位填报并签章的报表。")
     return result
 
