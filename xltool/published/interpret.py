@@ -16,7 +16,6 @@ import difflib
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -33,16 +32,34 @@ SEP = "／"
 
 # -- normalising labels and figures ------------------------------------------------------------
 
-_DROP = dict.fromkeys(map(ord, "“”\"'‘’「」『』:：;；,，。/／"), None)
+# What makes most Chinese text fail NFKC's quick check: full-width punctuation and digits, the
+# ideographic space, the ellipsis. NFKC turns each into plain ASCII (its compatibility
+# decomposition), so replacing them first leaves the text's NFKC unchanged, and the full
+# normalisation (~200 ns a character) runs only on text that still needs it.
+_WIDE = tuple((c, unicodedata.normalize("NFKC", c)) for c in "，：；（）！？　％．／－～…０１２３４５６７８９")
+
+
+def nfkc(text: str) -> str:
+    """`unicodedata.normalize("NFKC", text)`, without its slow path for text that only has
+    full-width punctuation or digits to normalise."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    for wide, narrow in _WIDE:
+        if wide in text:
+            text = text.replace(wide, narrow)
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+
+
+_DROP = re.compile("[“”\"'‘’「」『』:：;；,，。/／]")
+_NUMBERED = re.compile(r"^(\d+)[、.．]")
 
 
 @functools.lru_cache(maxsize=65536)
 def norm(text: str) -> str:
     """A label as compared: NFKC (full-width and Kangxi forms), no spaces or line breaks, no
     quotes or punctuation that reports vary, 、 after a numeral read as a dot."""
-    t = unicodedata.normalize("NFKC", text or "")
-    t = "".join(t.split()).translate(_DROP)
-    return re.sub(r"^(\d+)[、.．]", r"\1.", t.replace("、", "、"))
+    t = _DROP.sub("", "".join(nfkc(text or "").split()))
+    return _NUMBERED.sub(r"\1.", t)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -69,8 +86,7 @@ def read_figure(text: str, spec: Spec) -> Figure:
     (empty, /, —, -, 无), or text."""
     if text.isascii() and text.isdigit() and len(text) < 16:
         return Figure("number", int(text))  # the common case: plain digits
-    t = unicodedata.normalize("NFKC", text or "").strip()
-    t = "".join(t.split())
+    t = "".join(nfkc(text or "").split())
     if t in _blank_marks(spec) or not t:
         return Figure("blank")
     for unit in spec.published.get("units", ()):
@@ -85,7 +101,7 @@ def read_figure(text: str, spec: Spec) -> Figure:
 
 @functools.cache
 def _blank_marks_of(marks: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(unicodedata.normalize("NFKC", m) for m in marks)
+    return frozenset(nfkc(m) for m in marks)
 
 
 def _blank_marks(spec: Spec) -> frozenset[str]:
@@ -148,28 +164,26 @@ def row_specs(spec: Spec, old: Superseded | None = None) -> tuple[RowSpec, ...]:
 
 @dataclass(eq=False)
 class DocRow:
+    """A row of one of the document's tables, its cells read once."""
+
     table: int  # index among the document's tables
     index: int  # row index within its table
     cells: list[Cell]  # as the table holds them (merged cells repeated)
+    unique: list[tuple[int, Cell]]  # (first grid position, cell) of each distinct cell, in order
+    figures: list[Figure]  # how each of `unique` reads
+    labels: list[tuple[int, str]]  # (position in `unique`, normalised text) of the cells that are text
 
-    def labels(self, spec: Spec) -> list[tuple[int, str]]:
-        """(position in `unique`, normalised text) of the cells that are text, not figures or blanks."""
-        found = self.__dict__.get("_labels")
-        if found is None:
-            found = self.__dict__["_labels"] = [(j, norm(c.text)) for j, (_, c) in enumerate(self.unique)
-                                                if c.text and read_figure(c.text, spec).kind == "text"]
-        return found
 
-    @functools.cached_property
-    def unique(self) -> list[tuple[int, Cell]]:
-        """(first grid position, cell) of each distinct cell, in order."""
-        out = []
-        last = None
-        for i, c in enumerate(self.cells):
-            if c is not last:  # a cell merged across columns repeats side by side
-                out.append((i, c))
-                last = c
-        return out
+def _doc_row(table: int, index: int, cells: list[Cell], spec: Spec) -> DocRow:
+    unique = []
+    last = None
+    for i, c in enumerate(cells):
+        if c is not last:  # a cell merged across columns repeats side by side
+            unique.append((i, c))
+            last = c
+    figures = [read_figure(c.text, spec) for _, c in unique]
+    labels = [(j, norm(c.text)) for j, ((_, c), f) in enumerate(zip(unique, figures)) if f.kind == "text"]
+    return DocRow(table, index, cells, unique, figures, labels)
 
 
 @dataclass
@@ -211,9 +225,6 @@ class Imported:
     trial: Superseded | None = None  # read in a superseded format
     tables_found: bool = False
     sections: list[str] = field(default_factory=list)  # the ids of the sections whose heading was found
-    # while reading: the header texts over a row's figures, shared by the rows under one header
-    header_texts: dict[tuple, list[str]] = field(default_factory=dict, repr=False)
-    widths: dict[int, int] = field(default_factory=dict, repr=False)  # per table: its widest row
 
     @property
     def readable(self) -> bool:
@@ -235,39 +246,43 @@ class Imported:
 # -- finding the tables ---------------------------------------------------------------------------
 
 def _superseded(doc: Document, spec: Spec) -> Superseded | None:
-    texts = {norm(c.text) for t in doc.tables for r in t.rows for c in r}
+    texts = set(map(norm, {c.text for t in doc.tables for r in t.rows for c in r}))
     for old in spec.superseded:
         if old.finding and len(texts & {norm(x) for x in old.labels}) >= 2:
             return old
     return None
 
 
-def _rows(doc: Document) -> list[DocRow]:
-    return [DocRow(t, i, r) for t, table in enumerate(doc.tables) for i, r in enumerate(table.rows)]
+def _rows(doc: Document, spec: Spec) -> list[DocRow]:
+    return [_doc_row(t, i, r, spec) for t, table in enumerate(doc.tables) for i, r in enumerate(table.rows)]
 
 
-def _match_rows(rows: list[DocRow], specs: Iterable[RowSpec], spec: Spec) -> list[Match]:
-    """Each official row to the document row printing its label: exact matches first (the label,
-    or the label ending a cell that also prints its group's), then the closest near misses among
-    the rows left, each document row used once, the first occurrence winning."""
+@functools.cache
+def _by_leaf(specs: tuple[RowSpec, ...]) -> tuple[list[RowSpec], dict[str, list[RowSpec]], list[int]]:
+    """The official rows that have a label; those rows by their label (normalised); the lengths
+    of those labels, longest first."""
     labelled = [s for s in specs if s.path]
     by_leaf: dict[str, list[RowSpec]] = {}
     for rs in labelled:
         by_leaf.setdefault(rs.leaf, []).append(rs)
-    lengths = sorted({len(k) for k in by_leaf if len(k) >= 2}, reverse=True)
+    return labelled, by_leaf, sorted({len(k) for k in by_leaf if len(k) >= 2}, reverse=True)
+
+
+def _match_rows(rows: list[DocRow], specs: tuple[RowSpec, ...]) -> list[Match]:
+    """Each official row to the document row printing its label: exact matches first (the label,
+    or the label ending a cell that also prints its group's), then the closest near misses among
+    the rows left, each document row used once, the first occurrence winning."""
+    labelled, by_leaf, lengths = _by_leaf(specs)
     candidates: list[tuple[float, int, int, RowSpec, DocRow]] = []
-    texts_of: list[list[tuple[int, str]]] = []
     for order, row in enumerate(rows):
-        texts = row.labels(spec)
-        texts_of.append(texts)
         exact = False
-        for j, n in texts:
+        for j, n in row.labels:
             for rs in by_leaf.get(n, ()):
                 candidates.append((1.0, -order, j, rs, row))
                 exact = True
         if exact:
             continue
-        for j, n in texts:  # a label printed after its group's in one cell
+        for j, n in row.labels:  # a label printed after its group's in one cell
             for length in lengths:
                 if length < len(n):
                     for rs in by_leaf.get(n[-length:], ()):
@@ -279,7 +294,7 @@ def _match_rows(rows: list[DocRow], specs: Iterable[RowSpec], spec: Spec) -> lis
         for order, row in enumerate(rows):
             if id(row) in used:
                 continue
-            for j, n in texts_of[order]:
+            for j, n in row.labels:
                 for rs in left:
                     score = _label_score(n, rs.leaf)
                     if score >= FUZZY:
@@ -303,31 +318,31 @@ def _take(candidates: list[tuple[float, int, int, RowSpec, DocRow]], matches: di
     return matches, used
 
 
-def _numeric_count(row: DocRow, spec: Spec) -> int:
-    return sum(1 for _, c in row.unique if read_figure(c.text, spec).kind == "number")
+@functools.cache
+def _column_marks(rs: RowSpec) -> frozenset[str]:
+    """The labels (normalised) of a row's columns and of their groups."""
+    return frozenset({c.leaf for c in rs.columns} | {norm(p) for c in rs.columns for p in c.path})
 
 
-def _single_row(rows: list[DocRow], spec: Spec, rs: RowSpec, taken: set[int]) -> Match | None:
+def _single_row(rows: list[DocRow], rs: RowSpec, taken: set[int]) -> Match | None:
     """Table 3's one row of figures, which has no label: in a table that prints the table's
     column labels, the row with the most cells that are figures or blanks."""
-    marks = {c.leaf for c in rs.columns} | {norm(p) for c in rs.columns for p in c.path}
-    tables = {r.table for r in rows if any(n in marks for _, n in r.labels(spec))}
+    marks = _column_marks(rs)
+    tables = {r.table for r in rows if any(n in marks for _, n in r.labels)}
     best: tuple[int, int] | None = None
     found = None
     for r in rows:
         if r.table not in tables or id(r) in taken:
             continue
-        figures = [c for _, c in r.unique if read_figure(c.text, spec).kind != "text"]
-        labels = [c for _, c in r.unique if read_figure(c.text, spec).kind == "text"]
-        if len(figures) < len(rs.columns) or len(labels) > 1 or _numeric_count(r, spec) == 0:
+        figures = len(r.figures) - len(r.labels)  # figures or blanks
+        if figures < len(rs.columns) or len(r.labels) > 1 or not any(f.kind == "number" for f in r.figures):
             continue
-        score = (len(figures), r.index)
+        score = (figures, r.index)
         if best is None or score > best:
             best, found = score, r
     if found is None:
         return None
-    at = [j for j, (_, c) in enumerate(found.unique) if read_figure(c.text, spec).kind == "text"]
-    return Match(rs, found, at[-1] if at else -1, 1.0)
+    return Match(rs, found, found.labels[-1][0] if found.labels else -1, 1.0)
 
 
 def _read_transposed(imp: Imported, rows: list[DocRow], rs: RowSpec, taken: set[int]) -> bool:
@@ -340,27 +355,42 @@ def _read_transposed(imp: Imported, rows: list[DocRow], rs: RowSpec, taken: set[
             continue
         (_, label), (_, cell) = row.unique[-2], row.unique[-1]
         col = wanted.get(norm(label.text))
-        if col is not None and col.key not in imp.entries and read_figure(cell.text, imp.spec).kind != "text":
-            _put(imp, col.key, cell)
+        if col is not None and col.key not in imp.entries and row.figures[-1].kind != "text":
+            _put(imp, col.key, cell, row.figures[-1])
             found += 1
     return found * 2 > len(rs.columns)
 
 
-def _header_rows(doc: Document, row: DocRow, data_rows: set[tuple[int, int]]) -> list[list[Cell]]:
-    """The rows above a row of figures that head its columns: the run of rows that are not rows
-    of figures, nearest above it in its table."""
-    table = doc.tables[row.table]
-    i = row.index - 1
-    while i >= 0 and (row.table, i) in data_rows:
-        i -= 1
-    out: list[list[Cell]] = []
-    while i >= 0 and (row.table, i) not in data_rows:
-        out.insert(0, table.rows[i])
-        i -= 1
-    return out
+@dataclass
+class Layout:
+    """The document's tables as their figures are read from them."""
+
+    doc: Document
+    data_rows: set[tuple[int, int]]  # (table, row index) of the rows of figures
+    # per row of figures, the rows above it that head its columns: the run of rows that are not
+    # rows of figures nearest above it in its table
+    headers: dict[tuple[int, int], list[list[Cell]]]
+    widths: list[int]  # per table, its widest row
+    # the header texts over a row's figures, shared by the rows under one header
+    texts: dict[tuple, list[str]] = field(default_factory=dict)
 
 
-def _column_texts(header: list[list[Cell]], positions: list[int], width: int, spans_known: bool) -> list[str]:
+def _layout(doc: Document, data_rows: set[tuple[int, int]]) -> Layout:
+    headers: dict[tuple[int, int], list[list[Cell]]] = {}
+    for t, table in enumerate(doc.tables):
+        header: list[list[Cell]] = []
+        above: list[list[Cell]] = []  # the rows since the last row of figures
+        for i, cells in enumerate(table.rows):
+            if (t, i) not in data_rows:
+                above.append(cells)
+                continue
+            if above:
+                header, above = above, []
+            headers[t, i] = header
+    return Layout(doc, data_rows, headers, [max(map(len, t.rows), default=0) for t in doc.tables])
+
+
+def _column_texts(header: list[list[Cell]], positions: tuple[int, ...], width: int, spans_known: bool) -> list[str]:
     """Per figure position, the header text above it: on a grid, the distinct cells over that
     grid column top to bottom; in a text copy (no merges), the header rows aligned right."""
     out = []
@@ -417,21 +447,52 @@ def _assign(columns: tuple[Column, ...], texts: tuple[str, ...]) -> tuple[list[i
 
 # -- the narrative --------------------------------------------------------------------------------
 
-def _heading_at(text: str, numeral: str, words: list[str]) -> int | None:
+@dataclass(frozen=True)
+class Heading:
+    """A section's heading as looked for: its numeral and the words reports print after it."""
+
+    id: str
+    numeral: str  # 一 (a pattern, as the spec's heading has it before 、)
+    words: tuple[str, ...]  # 总体情况 and the variants reports print, longest first
+    compact: tuple[str, ...]  # the same words after NFKC, without spaces
+    lead: re.Pattern[str]  # the numeral and its punctuation before the words (一、, 第一部分：)
+    # the characters a heading can begin with (after NFKC), to pass over most paragraphs at a
+    # glance; None when that cannot be told (a numeral that is a pattern, an empty word)
+    first: frozenset[str] | None
+
+
+@functools.cache
+def headings(spec: Spec) -> tuple[Heading, ...]:
+    """The six sections' headings, in the spec's order."""
+    variants = spec.published.get("headings", {})
+    out = []
+    for section in spec.sections:
+        numeral = section["heading"].split("、")[0]
+        words = sorted([section["heading"].split("、", 1)[-1], *variants.get(section["id"], [])], key=len, reverse=True)
+        compact = tuple("".join(nfkc(w).split()) for w in words)
+        first = {"第", numeral[:1], *(w[:1] for w in compact)}
+        out.append(Heading(section["id"], numeral, tuple(words), compact,
+                           re.compile(rf"^\s*(?:第?{numeral}(?:部分)?\s*[、.．,，:：)）\s]\s*)?"),
+                           None if "" in first or re.escape(numeral) != numeral else frozenset(first)))
+    return tuple(out)
+
+
+def _heading_at(text: str, heading: Heading) -> int | None:
     """Where the section's text starts in a paragraph that begins with its heading, else None.
     Only the paragraph's start is read (a heading is short; a paragraph can be long)."""
     head = text[:80]
+    n = nfkc(head).strip()
+    if heading.first is not None and n[:1] not in heading.first:
+        return None
     lead = len(head) - len(head.lstrip())
-    n = unicodedata.normalize("NFKC", head).strip()
     if len(n) != len(head.strip()):  # NFKC changed the length: positions are not the original's
-        return None if not _heading_at_plain(n, numeral, words) else len(text)
-    m = re.match(rf"^\s*(?:第?{numeral}(?:部分)?\s*[、.．,，:：)）\s]\s*)?", n)
+        return None if not _heading_at_plain(n, heading.numeral, heading.words) else len(text)
+    m = heading.lead.match(n)
     rest = n[m.end():] if m else n
     if not m or (not m.group(0).strip() and len(n) > 30):
         return None
     compact = "".join(rest.split())
-    for w in sorted(words, key=len, reverse=True):
-        wn = "".join(unicodedata.normalize("NFKC", w).split())
+    for wn in heading.compact:
         if compact.startswith(wn):
             # the position after the heading's words in the original text
             count, i = 0, 0
@@ -443,7 +504,7 @@ def _heading_at(text: str, numeral: str, words: list[str]) -> int | None:
     return None
 
 
-def _heading_at_plain(n: str, numeral: str, words: list[str]) -> bool:
+def _heading_at_plain(n: str, numeral: str, words: tuple[str, ...]) -> bool:
     """The rare heading whose NFKC form is longer or shorter than printed: recognised, its
     paragraph taken as the heading alone."""
     compact = "".join(n.split())
@@ -453,18 +514,14 @@ def _heading_at_plain(n: str, numeral: str, words: list[str]) -> bool:
 def _sections(doc: Document, spec: Spec) -> tuple[dict[str, list[Paragraph]], list[Paragraph], list[str]]:
     """The paragraphs of each section by its id, the paragraphs before the first heading, and
     the ids whose heading was found."""
-    headings = spec.published.get("headings", {})
-    order = [s for s in spec.sections]
     paragraphs = doc.paragraphs
     starts: list[tuple[int, str, str]] = []  # (paragraph index, section id, text after the heading)
     i = 0
-    for section in order:
-        numeral = section["heading"].split("、")[0]
-        words = [section["heading"].split("、", 1)[-1], *headings.get(section["id"], [])]
+    for heading in headings(spec):
         for j in range(i, len(paragraphs)):
-            at = _heading_at(paragraphs[j].text, numeral, words)
+            at = _heading_at(paragraphs[j].text, heading)
             if at is not None:
-                starts.append((j, section["id"], paragraphs[j].text[at:].strip(" ：:\u3000")))
+                starts.append((j, heading.id, paragraphs[j].text[at:].strip(" ：:\u3000")))
                 i = j + 1
                 break
     out: dict[str, list[Paragraph]] = {}
@@ -477,23 +534,28 @@ def _sections(doc: Document, spec: Spec) -> tuple[dict[str, list[Paragraph]], li
 
 
 _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
+_SENTENCE = re.compile(r"[。；，]")
+
+
+@functools.cache
+def _page_end(spec: Spec) -> tuple[str, ...]:
+    return tuple(norm(m) for m in spec.published.get("page_end", ()))
 
 
 def _report_end(paragraphs: list[Paragraph], start: int, spec: Spec) -> int:
     """Where the report's own text ends after its last heading: at the page's frame around the
     article (附件下载, 版权所有, 网站标识码 … as the spec's `page_end` lists them), and before the
     落款 (the agency's name and the date) that closes it."""
-    marks = [norm(m) for m in spec.published.get("page_end", ())]
+    marks = _page_end(spec)
     end = len(paragraphs)
     for i in range(start, len(paragraphs)):
         n = norm(paragraphs[i].text[:80])
-        if any(n.startswith(m) or (len(n) <= 60 and m in n) for m in marks):
+        if n.startswith(marks) or (len(n) <= 60 and any(m in n for m in marks)):
             end = i
             break
-    if end > start and _DATE_LINE.match(unicodedata.normalize("NFKC", paragraphs[end - 1].text)):
+    if end > start and _DATE_LINE.match(nfkc(paragraphs[end - 1].text)):
         end -= 1  # the date of the 落款, and the name above it
-        if end > start and len(paragraphs[end - 1].text.strip()) <= 30 and not re.search(r"[。；，]",
-                                                                                          paragraphs[end - 1].text):
+        if end > start and len(paragraphs[end - 1].text.strip()) <= 30 and not _SENTENCE.search(paragraphs[end - 1].text):
             end -= 1
     return end
 
@@ -506,7 +568,7 @@ def _identity(doc: Document, preamble: list[Paragraph], spec: Spec) -> tuple[str
         return "", None
     pattern = re.compile(title)
     for i, line in enumerate(lines):
-        flat = "".join(unicodedata.normalize("NFKC", line).split())
+        flat = "".join(nfkc(line).split())
         m = pattern.search(flat)
         if not m:
             continue
@@ -515,18 +577,29 @@ def _identity(doc: Document, preamble: list[Paragraph], spec: Spec) -> tuple[str
         if not name and 0 < i <= len(preamble[:6]) and len(lines[i - 1]) <= 40:
             name = "".join(lines[i - 1].split())
         return name[:60], int(m.group(1))
-    for p in preamble:
-        m = re.search(r"(20\d\d)年1月1日", unicodedata.normalize("NFKC", p.text))
-        if m:
-            return "", int(m.group(1))
-    return "", None
+    m = _YEAR_START.search(_flat_text(preamble))  # the first paragraph that says it
+    return "", int(m.group(1)) if m else None
 
 
-def _figure_in(text: str, pattern: str) -> tuple[Decimal, str] | None:
-    m = re.search(pattern.replace("N", r"(\d+(?:,\d{3})*(?:\.\d+)?)"), unicodedata.normalize("NFKC", text))
-    if not m:
-        return None
-    return Decimal(m.group(1).replace(",", "")), m.group(0)
+_YEAR_START = re.compile(r"(20\d\d)年1月1日")
+
+
+def _flat_text(paragraphs: list[Paragraph]) -> str:
+    """Paragraphs as one text after NFKC, a line each (a line break is a boundary NFKC never
+    crosses: the text is each paragraph's NFKC, joined)."""
+    return nfkc("\n".join(p.text for p in paragraphs))
+
+
+@functools.cache
+def _figure_pattern(pattern: str) -> re.Pattern[str]:
+    """A `published: figures` pattern, its N a printed number."""
+    return re.compile(pattern.replace("N", r"(\d+(?:,\d{3})*(?:\.\d+)?)"))
+
+
+def _figure_in(text: str, pattern: str) -> Decimal | None:
+    """The figure a sentence of the (NFKC) text states."""
+    m = _figure_pattern(pattern).search(text)
+    return Decimal(m.group(1).replace(",", "")) if m else None
 
 
 # -- interpreting ---------------------------------------------------------------------------------
@@ -543,24 +616,24 @@ def interpret(doc: Document, spec: Spec | None = None) -> Imported:
     old = _superseded(doc, spec)
     imp.trial = old
     specs = row_specs(spec, old)
-    rows = _rows(doc)
-    matches = _match_rows(rows, specs, spec)
+    rows = _rows(doc, spec)
+    matches = _match_rows(rows, specs)
     taken = {id(m.row) for m in matches}
     transposed: list[RowSpec] = []
     for rs in specs:
         if not rs.path:
-            single = _single_row(rows, spec, rs, taken)
+            single = _single_row(rows, rs, taken)
             if single:
                 matches.append(single)
                 taken.add(id(single.row))
             else:
                 transposed.append(rs)
     data_rows = {(m.row.table, m.row.index) for m in matches}
-    data_rows |= {(r.table, r.index) for r in rows if len(r.unique) > 1 and (r.table, r.index) not in data_rows
-                  and any(read_figure(c.text, spec).kind == "number" for _, c in r.unique)}
+    data_rows |= {(r.table, r.index) for r in rows if len(r.unique) > 1 and any(f.kind == "number" for f in r.figures)}
     tables_seen = {m.spec.table for m in matches}
+    layout = _layout(doc, data_rows)
     for m in matches:
-        _read_row(imp, m, doc, data_rows)
+        _read_row(imp, m, layout)
     for rs in transposed:
         if _read_transposed(imp, rows, rs, taken):
             tables_seen.add(rs.table)
@@ -580,66 +653,63 @@ def interpret(doc: Document, spec: Spec | None = None) -> Imported:
     return imp
 
 
-def _read_row(imp: Imported, m: Match, doc: Document, data_rows: set[tuple[int, int]]) -> None:
+def _read_row(imp: Imported, m: Match, layout: Layout) -> None:
     rs, row = m.spec, m.row
     figures = row.unique[m.label_at + 1:]
+    read = row.figures[m.label_at + 1:]
     if m.score < 1.0:
         label = row.unique[m.label_at][1]
         imp.findings.append(finding("label-deviates", f"{label.where}的行标签“{shown(label.text)}”与官方格式"
                                                       f"“{rs.official}”不一致，已按“{rs.official}”读取。",
                                     location=label.where, key=rs.columns[0].key))
-    positions = [p for p, _ in figures]
-    table = doc.tables[row.table]
-    header = _header_rows(doc, row, data_rows)
-    if not header:
-        header = _continued_header(doc, row, data_rows)
-    width = len(row.cells) if not table.spans_known else imp.widths.get(row.table) or \
-        imp.widths.setdefault(row.table, max(map(len, table.rows)))
-    memo = (tuple(map(id, header)), tuple(positions), width, table.spans_known)
-    texts = imp.header_texts.get(memo)
+    positions = tuple(p for p, _ in figures)
+    table = layout.doc.tables[row.table]
+    header = layout.headers[row.table, row.index] or _continued_header(layout, row.table)
+    width = layout.widths[row.table] if table.spans_known else len(row.cells)
+    memo = (tuple(map(id, header)), positions, width, table.spans_known)
+    texts = layout.texts.get(memo)
     if texts is None:
-        texts = imp.header_texts[memo] = _column_texts(header, positions, width, table.spans_known)
+        texts = layout.texts[memo] = _column_texts(header, positions, width, table.spans_known)
     assigned, near = _assign_columns(rs, texts)
     if assigned is None:
         if len(figures) > len(rs.columns) and not table.spans_known:
             figures = figures[-len(rs.columns):]  # a text copy: the figures end the row
+            read = read[-len(rs.columns):]
         assigned = list(range(len(rs.columns)))
     for col, text in near:
         imp.findings.append(finding("label-deviates", f"{table.where}的列标签“{shown(text)}”与官方格式"
                                                       f"“{col.path[-1]}”不一致，已按“{col.path[-1]}”读取。",
                                     location=table.where, key=col.key))
     for col, at in zip(rs.columns, assigned):
-        if at >= len(figures):
-            continue
-        cell = figures[at][1]
-        _put(imp, col.key, cell)
+        if at < len(figures):
+            _put(imp, col.key, figures[at][1], read[at])
 
 
-def _continued_header(doc: Document, row: DocRow, data_rows: set[tuple[int, int]]) -> list[list[Cell]]:
+def _continued_header(layout: Layout, table: int) -> list[list[Cell]]:
     """A table continued from the previous one (split over pages): the header of the previous
     table of the same width."""
-    for t in range(row.table - 1, -1, -1):
-        prev = doc.tables[t]
-        if not prev.rows or max(map(len, prev.rows)) != max(map(len, doc.tables[row.table].rows)):
+    for t in range(table - 1, -1, -1):
+        prev = layout.doc.tables[t]
+        if not prev.rows or layout.widths[t] != layout.widths[table]:
             return []
-        for i, r in enumerate(prev.rows):
-            if (t, i) in data_rows:
-                return _header_rows(doc, DocRow(t, i, r), data_rows)
+        for i in range(len(prev.rows)):
+            if (t, i) in layout.data_rows:
+                return layout.headers[t, i]
     return []
 
 
-def _put(imp: Imported, key: str, cell: Cell) -> None:
+def _put(imp: Imported, key: str, cell: Cell, fig: Figure) -> None:
+    """A figure at its key, as printed in `cell` (`fig`: how it reads)."""
     if key in imp.entries:
         return
-    fig = read_figure(cell.text, imp.spec)
-    kind = {"number": "number", "blank": "blank", "text": "text"}[fig.kind]
     value = fig.value if fig.kind == "number" else None
-    e = Entry(key, None, cell.where, kind, value, text=cell.text.strip() or None, locked=True)
-    imp.entries[key] = e
+    text = cell.text.strip()
+    where = cell.where
+    imp.entries[key] = Entry(key, None, where, fig.kind, value, text or None)
     imp.values[key] = value
-    imp.locations[key] = cell.where
+    imp.locations[key] = where
     if fig.kind == "text":
-        imp.raw[key] = cell.text.strip()
+        imp.raw[key] = text
 
 
 def _collapsed_groups(imp: Imported, rows: list[DocRow], specs: tuple[RowSpec, ...], matches: list[Match]) -> None:
@@ -660,7 +730,7 @@ def _collapsed_groups(imp: Imported, rows: list[DocRow], specs: tuple[RowSpec, .
             if not labels:
                 continue
             j, cell = labels[-1]
-            if not any(read_figure(c.text, imp.spec).kind == "number" for _, c in row.unique[j + 1:]):
+            if not any(f.kind == "number" for f in row.figures[j + 1:]):
                 continue
             for rs in members:
                 for col in rs.columns:
@@ -706,14 +776,13 @@ def _narrative(imp: Imported, sections: dict[str, list[Paragraph]], preamble: li
         imp.entries[key] = Entry(key, None, where, "text" if text else "blank", text)
         if where:
             imp.locations[key] = where
-    other = imp.values.get("narrative.other", "")
+    other = nfkc(imp.values.get("narrative.other", ""))
     for conf in spec.published.get("figures", ()):
         key = conf["key"]
         if key in imp.entries:
             continue
-        found = _figure_in(other, conf["pattern"]) if other else None
-        if found:
-            value, _ = found
+        value = _figure_in(other, conf["pattern"]) if other else None
+        if value is not None:
             where = imp.locations.get("narrative.other", "六、其他需要报告的事项")
             imp.entries[key] = Entry(key, None, where, "number", normalise(value))
             imp.values[key] = normalise(value)
@@ -722,7 +791,7 @@ def _narrative(imp: Imported, sections: dict[str, list[Paragraph]], preamble: li
         if key.startswith("processing_fee.") and key not in imp.entries:
             imp.entries[key] = Entry(key, None, None, "missing")  # not stated: null, no finding
             imp.values[key] = None
-    pre = unicodedata.normalize("NFKC", "\n".join(p.text for p in preamble))
+    pre = _flat_text(preamble)
     for key, pattern in spec.published.get("contact", {}).items():
         m = re.search(pattern, pre)
         text = m.group(1).strip() if m else ""
