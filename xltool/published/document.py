@@ -30,7 +30,7 @@ class DocumentError(InputError):
         self.message = message
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Cell:
     """One cell of a table as printed. A cell merged over several grid positions is the same
     object at each of them (a reader that cannot see merges gives short rows instead)."""
@@ -39,7 +39,7 @@ class Cell:
     where: str  # e.g. 第2个表格第5行第3格
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Table:
     rows: list[list[Cell]]
     where: str  # e.g. 第2个表格, 第3页第1个表格
@@ -48,7 +48,7 @@ class Table:
     spans_known: bool = True
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Paragraph:
     text: str
     where: str  # e.g. 第12段, 第3页, 第98行

@@ -77,24 +77,43 @@ TOP_CHARS = 4000  # how far from the top a shown date is looked for
 def collapse(text: str) -> str:
     """Whitespace and line breaks as a reader sees the words: nothing between two CJK characters
     (a label broken over lines comes out whole), one space elsewhere, none at the ends."""
-    if text.isprintable() and " " not in text:
-        return text  # no whitespace, nothing invisible: most cells
-    text = SPACE.sub(" ", INVISIBLE.sub("", text)).strip()
+    stripped = text.strip()
+    if stripped.isprintable() and " " not in stripped:
+        return stripped  # no whitespace but at the ends, nothing invisible: most cells
+    text = SPACE.sub(" ", INVISIBLE.sub("", stripped)).strip()
     return CJK_SPACE.sub("", text) if " " in text else text
 
 
 def _text(el) -> str:
-    """An element's text, each block and <br> on its own line, collapsed."""
+    """An element's text, each block and <br> on its own line, collapsed. A walk by first
+    child and next sibling (lxml's iterwalk costs more to set up than most cells take to read);
+    el's own bounds are the ends, which collapse strips."""
     if len(el) == 0:
-        return collapse(el.text or "")
-    parts: list[str] = []
-    for event, node in etree.iterwalk(el, events=("start", "end")):
-        if node.tag in BLOCKS:
+        return collapse(el.text or "")  # most cells
+    parts = [el.text or ""]
+    node = el[0]
+    depth = 0  # of node below el's children
+    while node is not None:
+        block = node.tag in BLOCKS
+        if block:
             parts.append("\n")
-        if event == "start":
-            parts.append(node.text or "")
-        elif node is not el:
+        parts.append(node.text or "")
+        if len(node):
+            node = node[0]
+            depth += 1
+            continue
+        if block:
+            parts.append("\n")
+        parts.append(node.tail or "")
+        following = node.getnext()
+        while following is None and depth:  # node was the last child: its parent ends too
+            node = node.getparent()
+            depth -= 1
+            if node.tag in BLOCKS:
+                parts.append("\n")
             parts.append(node.tail or "")
+            following = node.getnext()
+        node = following
     return collapse("".join(parts))
 
 
@@ -182,10 +201,9 @@ class _Reader:
         # Pass 2: the text outside the data tables. A mark before the text and before the tail
         # of every block element (where it begins and ends) splits the body's text into the
         # paragraphs a reader sees; the body's own text opens the first.
-        for el in body.iter(*BLOCKS):
-            if el is not body:
-                el.text = block + (el.text or "")
-                el.tail = block + (el.tail or "")
+        for el in body.iterdescendants(*BLOCKS):
+            el.text = block + (el.text or "")
+            el.tail = block + (el.tail or "")
         # Between two tables, the pieces between marks that hold text are paragraphs (most
         # hold nothing, or only the white space between tags).
         for i, between in enumerate(_string(body).split(table)):
