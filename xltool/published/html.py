@@ -85,14 +85,15 @@ def collapse(text: str) -> str:
 
 
 def _text(el) -> str:
-    """An element's text, each block and <br> on its own line, collapsed. A walk by first
-    child and next sibling (lxml's iterwalk costs more to set up than most cells take to read);
-    el's own bounds are the ends, which collapse strips."""
+    """An element's text, each block and <br> on its own line, collapsed. The tree is walked
+    by first child and next sibling, climbing back up from a last child: lxml's iterwalk costs
+    more to set up than most cells take to read, and no recursion grows with a page's nesting.
+    el's own bounds are the text's ends, which collapse strips: they need no line."""
     if len(el) == 0:
         return collapse(el.text or "")  # most cells
     parts = [el.text or ""]
     node = el[0]
-    depth = 0  # of node below el's children
+    depth = 0  # how far node is below el's children
     while node is not None:
         block = node.tag in BLOCKS
         if block:
