@@ -33,6 +33,8 @@ class Context:
         """Per sheet, the form's labels not found at their cells: (item, what is there, what should be)."""
         book, year = self.ret.book, str(self.ret.year)
         out: dict[str, list[tuple[Item, str, str]]] = {}
+        if not book.sheets:  # a published report's figures: no sheet, no label out of place
+            return out
         for item in self.layout.labels:
             sheet = book.sheets.get(item.sheet)
             if sheet is None:

@@ -3,6 +3,7 @@ that agree with the tables, and the contact fields the report's preamble needs."
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from decimal import Decimal
@@ -10,8 +11,24 @@ from decimal import Decimal
 from xltool.findings import finding, fmt, shown, where
 
 
+@functools.cache
 def _pattern(text: str) -> re.Pattern:
     return re.compile(text.replace("N", r"(\d+(?:\.\d+)?)"))
+
+
+# The full-width punctuation of Chinese prose, each with what NFKC makes of it (its ASCII twin).
+_FULL_WIDTH = tuple((c, unicodedata.normalize("NFKC", c)) for c in "，：；（）！？％　")
+
+
+def nfkc(text: str) -> str:
+    """unicodedata.normalize("NFKC", text), fast on Chinese prose. NFKC costs ~200 ns a character
+    even where it changes nothing, and one full-width comma is enough to need it. Replacing the
+    common full-width punctuation by what NFKC makes of it first leaves NFKC's result the same
+    (both decompose to the same characters), and most texts are then already normal: a check
+    that costs next to nothing."""
+    for wide, narrow in _FULL_WIDTH:
+        text = text.replace(wide, narrow)
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
 _ENDS = "。；;！？!?\n"
@@ -33,13 +50,14 @@ def _original(original: str, normalised: str) -> str:
 def _figures(ctx):
     spec, ret = ctx.spec, ctx.ret
     originals = {k: ret.field(k) for k in spec.checks.get("narrative_required", ())}
-    texts = {k: unicodedata.normalize("NFKC", t) for k, t in originals.items()}
+    texts = {k: nfkc(t) for k, t in originals.items()}
+    shifted = bool(ctx.shifts)
     for conf in spec.checks.get("narrative_figures", ()):
         keys = conf["key"] if isinstance(conf["key"], list) else [conf["key"]]
-        if not all(ctx.trusted(k) for k in (*keys, *texts)):
+        if shifted and not all(ctx.trusted(k) for k in (*keys, *texts)):
             continue  # figures or text of a sheet whose rows or columns moved (layout-shifted)
         values = [ret.values.get(k) for k in keys]
-        if any(v is None for v in values):
+        if None in values:
             continue
         expected = sum(values)
         for text_key, text in texts.items():

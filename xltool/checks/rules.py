@@ -3,17 +3,29 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from xltool.findings import finding, fmt, where
-from xltool.form.formulas import rule_sides
+from xltool.form.formulas import RuleTerms
+from xltool.form.spec import Rule, Spec, Term
 
 
-def effective(ctx, key: str, totals: frozenset[str] | None = None):
-    """What the return says for a key: a total typed over counts as typed, otherwise the sum."""
-    if key in (ctx.spec.total_set if totals is None else totals):
-        e = ctx.ret.entries[key]
+def effective_figures(ctx) -> dict[str, Any]:
+    """What the return says for each key: a total typed over counts as typed, otherwise the sum."""
+    out = dict(ctx.ret.values)
+    entries = ctx.ret.entries
+    for key in ctx.spec.total_keys:
+        e = entries[key]
         if not e.formula and e.kind in ("number", "text-number"):
-            return e.value
-    return ctx.ret.values.get(key)
+            out[key] = e.value
+    return out
+
+
+@functools.cache
+def _rules(spec: Spec) -> tuple[tuple[Rule, tuple[Term, ...], RuleTerms], ...]:
+    """Each rule of the spec with its terms, left then right, and what evaluating it reads."""
+    return tuple((rule, rule.left + rule.right, RuleTerms.of(rule)) for rule in spec.rules)
 
 
 def _short_labels(spec, keys: list[str]) -> dict[str, str]:
@@ -38,18 +50,19 @@ def _side(terms, values, labels) -> str:
 def check(ctx):
     spec = ctx.spec
     shifted = bool(ctx.shifts)
-    totals = spec.total_set
-    for rule in spec.rules:
+    figures, last = effective_figures(ctx), ctx.previous or {}
+    for rule, terms, read in _rules(spec):
         if rule.uses_previous and ctx.previous is None:
             continue
-        terms = rule.left + rule.right
         if shifted and (not all(ctx.trusted(t.key) for t in terms) or not ctx.trusted(rule.at)):
             continue  # figures of a sheet whose rows or columns moved (layout-shifted)
-        found = [spec.last_year(ctx.previous or {}, t.key) if t.previous else effective(ctx, t.key, totals)
-                 for t in terms]
+        if rule.uses_previous:
+            found = [spec.last_year(last, t.key) if t.previous else figures.get(t.key) for t in terms]
+        else:
+            found = list(map(figures.get, read.keys))
         if None in found:
             continue
-        lhs, rhs = rule_sides(rule, found)
+        lhs, rhs = read.sides(found)
         if lhs == rhs:
             continue
         values = dict(zip(terms, found))

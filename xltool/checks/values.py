@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from xltool.findings import finding, fmt, shown, where
 from xltool.form.returns import LARGEST_TEXT, out_of_range
+from xltool.form.spec import Spec
 
 
 def _value_findings(ctx, key: str):
+    """What is wrong with a figure not as it should be (check tells which are)."""
     spec, e = ctx.spec, ctx.ret.entries[key]
     cell = spec.cells[key]
-    if e.kind == "missing" or (e.kind == "number" and e.value >= 0
-                               and (cell.type != "count" or not isinstance(e.value, Decimal))):
-        return  # the common case, said nothing about: a figure as it should be
     at = where(spec, key, e.sheet, e.ref)
     kw = {"sheet": e.sheet, "cell": e.ref, "key": key}
     if e.kind == "blank":
@@ -48,12 +48,23 @@ def _formula_finding(at: str, e, kw):
                                     "其结果未被采用。", **kw)
 
 
+@functools.cache
+def _numeric_inputs(spec: Spec) -> tuple[tuple[str, bool], ...]:
+    """Each numeric input with whether it is a count (a whole number)."""
+    return tuple((k, spec.cells[k].type == "count") for k in spec.numeric_input_keys)
+
+
+@functools.cache
+def _text_input_keys(spec: Spec) -> tuple[str, ...]:
+    return tuple(k for k in spec.input_keys if not spec.cells[k].numeric)
+
+
 def _text_formulas(ctx):
     """Text inputs (narrative, contacts) holding a formula: its result is not used either."""
     spec = ctx.spec
-    for key in spec.input_keys:
+    for key in _text_input_keys(spec):
         e = ctx.ret.entries[key]
-        if not spec.cells[key].numeric and e.kind == "formula" and ctx.trusted(key):
+        if e.kind == "formula" and ctx.trusted(key):
             yield _formula_finding(where(spec, key, e.sheet, e.ref), e, {"sheet": e.sheet, "cell": e.ref, "key": key})
 
 
@@ -93,8 +104,14 @@ def check(ctx):
     # does not state (a 2019-format row, a processing fee it does not mention) stay blank, no finding
     unstated = set(ctx.ret.meta.get("imported_unstated", "").split())
     shifted = bool(ctx.shifts)
-    for key in spec.numeric_input_keys:  # not on a sheet whose rows or columns moved (layout-shifted)
-        if (not shifted or ctx.trusted(key)) and not (key in unstated and ctx.ret.entries[key].kind == "blank"):
+    entries = ctx.ret.entries
+    for key, count in _numeric_inputs(spec):
+        if shifted and not ctx.trusted(key):
+            continue  # on a sheet whose rows or columns moved (layout-shifted)
+        e = entries[key]
+        if e.kind == "missing" or (e.kind == "number" and e.value >= 0 and not (count and isinstance(e.value, Decimal))):
+            continue  # the common case, said nothing about: a figure as it should be
+        if not (key in unstated and e.kind == "blank"):
             yield from _value_findings(ctx, key)
     yield from _text_formulas(ctx)
     yield from _fee_unit(ctx)

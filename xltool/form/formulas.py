@@ -8,8 +8,10 @@ until every term is a number, then 通过 when the signed sums of its two sides 
 from __future__ import annotations
 
 import decimal
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -215,17 +217,34 @@ def rule_excel(rule: Rule, ranges: Ranges) -> str:
             f'IF({_side_excel(rule.left, ranges)}={_side_excel(rule.right, ranges)},"{PASS}","{FAIL}"))')
 
 
-def rule_sides(rule: Rule, found: Sequence[Any]) -> tuple[Any, Any]:
-    """The signed sums of the two sides, given each term's figure in left-then-right order."""
-    n = len(rule.left)
-    signed = [t.sign * v for t, v in zip([*rule.left, *rule.right], found)]
-    return sum(signed[:n]), sum(signed[n:])
+@dataclass(frozen=True)
+class RuleTerms:
+    """What evaluating a rule reads: its terms' keys and signs, left then right. Worked out once
+    per rule where many returns are checked (checks/rules.py)."""
+
+    keys: tuple[str, ...]
+    signs: tuple[int, ...]
+    n_left: int  # how many of the terms are on the left
+    plain: bool  # every sign is +, as in most rules: each side is the plain sum of its figures
+
+    @classmethod
+    def of(cls, rule: Rule) -> RuleTerms:
+        terms = (*rule.left, *rule.right)
+        signs = tuple(t.sign for t in terms)
+        return cls(tuple(t.key for t in terms), signs, len(rule.left), signs.count(1) == len(signs))
+
+    def sides(self, found: Sequence[Any]) -> tuple[Any, Any]:
+        """The signed sums of the two sides, given each term's figure in left-then-right order."""
+        n = self.n_left
+        signed = found if self.plain else list(map(operator.mul, self.signs, found))
+        return sum(signed[:n]), sum(signed[n:])
 
 
 def rule_status(rule: Rule, value_of: Callable[[str], Any]) -> str:
     """What the rule's live check shows, given this year's figures."""
-    found = [value_of(t.key) for t in (*rule.left, *rule.right)]
+    terms = RuleTerms.of(rule)
+    found = [value_of(k) for k in terms.keys]
     if not all(is_number(v) for v in found):
         return PENDING
-    lhs, rhs = rule_sides(rule, found)
+    lhs, rhs = terms.sides(found)
     return PASS if lhs == rhs else FAIL
