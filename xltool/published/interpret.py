@@ -74,10 +74,11 @@ def similar(a: str, b: str, floor: float = FUZZY) -> float:
     return m.ratio()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Figure:
     kind: str  # number | blank | text
-    value: Any = None
+    value: Any = None  # the number; a text as printed
+    label: str = ""  # a text as compared with the official labels (`norm`)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -95,7 +96,7 @@ def read_figure(text: str, spec: Spec) -> Figure:
             break
     value = parse_number(t)
     if value is None:
-        return Figure("text", text.strip())
+        return Figure("text", text.strip(), norm(text))
     return Figure("number", normalise(value))
 
 
@@ -171,7 +172,8 @@ class DocRow:
     cells: list[Cell]  # as the table holds them (merged cells repeated)
     unique: list[tuple[int, Cell]]  # (first grid position, cell) of each distinct cell, in order
     figures: list[Figure]  # how each of `unique` reads
-    labels: list[tuple[int, str]]  # (position in `unique`, normalised text) of the cells that are text
+    kinds: list[str]  # their kinds
+    labels: list[tuple[int, str]]  # (position in `unique`, label) of those that are text
 
 
 def _doc_row(table: int, index: int, cells: list[Cell], spec: Spec) -> DocRow:
@@ -182,8 +184,8 @@ def _doc_row(table: int, index: int, cells: list[Cell], spec: Spec) -> DocRow:
             unique.append((i, c))
             last = c
     figures = [read_figure(c.text, spec) for _, c in unique]
-    labels = [(j, norm(c.text)) for j, ((_, c), f) in enumerate(zip(unique, figures)) if f.kind == "text"]
-    return DocRow(table, index, cells, unique, figures, labels)
+    labels = [(j, f.label) for j, f in enumerate(figures) if f.kind == "text"]
+    return DocRow(table, index, cells, unique, figures, [f.kind for f in figures], labels)
 
 
 @dataclass
@@ -258,21 +260,25 @@ def _rows(doc: Document, spec: Spec) -> list[DocRow]:
 
 
 @functools.cache
-def _by_leaf(specs: tuple[RowSpec, ...]) -> tuple[list[RowSpec], dict[str, list[RowSpec]], list[int]]:
-    """The official rows that have a label; those rows by their label (normalised); the lengths
-    of those labels, longest first."""
+def _by_leaf(specs: tuple[RowSpec, ...]) -> tuple[list[RowSpec], dict[str, list[RowSpec]],
+                                                  dict[str, list[tuple[str, RowSpec]]]]:
+    """The official rows that have a label; those rows by their label (normalised); and by the
+    label's last two characters, longest label first, to find a label ending a longer text."""
     labelled = [s for s in specs if s.path]
     by_leaf: dict[str, list[RowSpec]] = {}
     for rs in labelled:
         by_leaf.setdefault(rs.leaf, []).append(rs)
-    return labelled, by_leaf, sorted({len(k) for k in by_leaf if len(k) >= 2}, reverse=True)
+    by_tail: dict[str, list[tuple[str, RowSpec]]] = {}
+    for leaf in sorted((k for k in by_leaf if len(k) >= 2), key=len, reverse=True):
+        by_tail.setdefault(leaf[-2:], []).extend((leaf, rs) for rs in by_leaf[leaf])
+    return labelled, by_leaf, by_tail
 
 
 def _match_rows(rows: list[DocRow], specs: tuple[RowSpec, ...]) -> list[Match]:
     """Each official row to the document row printing its label: exact matches first (the label,
     or the label ending a cell that also prints its group's), then the closest near misses among
     the rows left, each document row used once, the first occurrence winning."""
-    labelled, by_leaf, lengths = _by_leaf(specs)
+    labelled, by_leaf, by_tail = _by_leaf(specs)
     candidates: list[tuple[float, int, int, RowSpec, DocRow]] = []
     for order, row in enumerate(rows):
         exact = False
@@ -283,10 +289,9 @@ def _match_rows(rows: list[DocRow], specs: tuple[RowSpec, ...]) -> list[Match]:
         if exact:
             continue
         for j, n in row.labels:  # a label printed after its group's in one cell
-            for length in lengths:
-                if length < len(n):
-                    for rs in by_leaf.get(n[-length:], ()):
-                        candidates.append((1.0, -order, j, rs, row))
+            for leaf, rs in by_tail.get(n[-2:], ()):
+                if len(leaf) < len(n) and n.endswith(leaf):
+                    candidates.append((1.0, -order, j, rs, row))
     matches, used = _take(candidates)
     left = [rs for rs in labelled if id(rs) not in matches and len(rs.leaf) >= 3]
     if left:
@@ -328,14 +333,14 @@ def _single_row(rows: list[DocRow], rs: RowSpec, taken: set[int]) -> Match | Non
     """Table 3's one row of figures, which has no label: in a table that prints the table's
     column labels, the row with the most cells that are figures or blanks."""
     marks = _column_marks(rs)
-    tables = {r.table for r in rows if any(n in marks for _, n in r.labels)}
+    tables = {r.table for r in rows for _, n in r.labels if n in marks}
     best: tuple[int, int] | None = None
     found = None
     for r in rows:
         if r.table not in tables or id(r) in taken:
             continue
         figures = len(r.figures) - len(r.labels)  # figures or blanks
-        if figures < len(rs.columns) or len(r.labels) > 1 or not any(f.kind == "number" for f in r.figures):
+        if figures < len(rs.columns) or len(r.labels) > 1 or "number" not in r.kinds:
             continue
         score = (figures, r.index)
         if best is None or score > best:
@@ -355,7 +360,7 @@ def _read_transposed(imp: Imported, rows: list[DocRow], rs: RowSpec, taken: set[
             continue
         (_, label), (_, cell) = row.unique[-2], row.unique[-1]
         col = wanted.get(norm(label.text))
-        if col is not None and col.key not in imp.entries and row.figures[-1].kind != "text":
+        if col is not None and col.key not in imp.entries and row.kinds[-1] != "text":
             _put(imp, col.key, cell, row.figures[-1])
             found += 1
     return found * 2 > len(rs.columns)
@@ -477,13 +482,16 @@ def headings(spec: Spec) -> tuple[Heading, ...]:
     return tuple(out)
 
 
-def _heading_at(text: str, heading: Heading) -> int | None:
+def _start(text: str) -> str:
+    """A paragraph's start after NFKC: only that is read for a heading (a heading is short; a
+    paragraph can be long)."""
+    return nfkc(text[:80]).strip()
+
+
+def _heading_at(text: str, n: str, heading: Heading) -> int | None:
     """Where the section's text starts in a paragraph that begins with its heading, else None.
-    Only the paragraph's start is read (a heading is short; a paragraph can be long)."""
+    `n` is the paragraph's `_start`."""
     head = text[:80]
-    n = nfkc(head).strip()
-    if heading.first is not None and n[:1] not in heading.first:
-        return None
     lead = len(head) - len(head.lstrip())
     if len(n) != len(head.strip()):  # NFKC changed the length: positions are not the original's
         return None if not _heading_at_plain(n, heading.numeral, heading.words) else len(text)
@@ -515,11 +523,14 @@ def _sections(doc: Document, spec: Spec) -> tuple[dict[str, list[Paragraph]], li
     """The paragraphs of each section by its id, the paragraphs before the first heading, and
     the ids whose heading was found."""
     paragraphs = doc.paragraphs
+    begins = [_start(p.text) for p in paragraphs]
     starts: list[tuple[int, str, str]] = []  # (paragraph index, section id, text after the heading)
     i = 0
     for heading in headings(spec):
         for j in range(i, len(paragraphs)):
-            at = _heading_at(paragraphs[j].text, heading)
+            if heading.first is not None and begins[j][:1] not in heading.first:
+                continue  # most paragraphs, at a glance
+            at = _heading_at(paragraphs[j].text, begins[j], heading)
             if at is not None:
                 starts.append((j, heading.id, paragraphs[j].text[at:].strip(" ：:\u3000")))
                 i = j + 1
@@ -538,19 +549,21 @@ _SENTENCE = re.compile(r"[。；，]")
 
 
 @functools.cache
-def _page_end(spec: Spec) -> tuple[str, ...]:
-    return tuple(norm(m) for m in spec.published.get("page_end", ()))
+def _page_end(spec: Spec) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
+    """The marks of a page's frame (normalised), and a pattern finding any of them."""
+    marks = tuple(norm(m) for m in spec.published.get("page_end", ()))
+    return marks, re.compile("|".join(map(re.escape, marks))) if marks else None
 
 
 def _report_end(paragraphs: list[Paragraph], start: int, spec: Spec) -> int:
     """Where the report's own text ends after its last heading: at the page's frame around the
     article (附件下载, 版权所有, 网站标识码 … as the spec's `page_end` lists them), and before the
     落款 (the agency's name and the date) that closes it."""
-    marks = _page_end(spec)
+    marks, inside = _page_end(spec)
     end = len(paragraphs)
     for i in range(start, len(paragraphs)):
         n = norm(paragraphs[i].text[:80])
-        if n.startswith(marks) or (len(n) <= 60 and any(m in n for m in marks)):
+        if n.startswith(marks) or (len(n) <= 60 and inside is not None and inside.search(n)):
             end = i
             break
     if end > start and _DATE_LINE.match(nfkc(paragraphs[end - 1].text)):
@@ -629,7 +642,7 @@ def interpret(doc: Document, spec: Spec | None = None) -> Imported:
             else:
                 transposed.append(rs)
     data_rows = {(m.row.table, m.row.index) for m in matches}
-    data_rows |= {(r.table, r.index) for r in rows if len(r.unique) > 1 and any(f.kind == "number" for f in r.figures)}
+    data_rows |= {(r.table, r.index) for r in rows if len(r.unique) > 1 and "number" in r.kinds}
     tables_seen = {m.spec.table for m in matches}
     layout = _layout(doc, data_rows)
     for m in matches:
@@ -712,16 +725,22 @@ def _put(imp: Imported, key: str, cell: Cell, fig: Figure) -> None:
         imp.raw[key] = text
 
 
+@functools.cache
+def _groups(specs: tuple[RowSpec, ...]) -> dict[str, list[RowSpec]]:
+    """The official rows under a group's label (（六）其他处理), by that label."""
+    groups: dict[str, list[RowSpec]] = {}
+    for rs in specs:
+        if len(rs.path) >= 2:
+            groups.setdefault(rs.path[-2], []).append(rs)
+    return groups
+
+
 def _collapsed_groups(imp: Imported, rows: list[DocRow], specs: tuple[RowSpec, ...], matches: list[Match]) -> None:
     """A group of rows printed as one row of figures (（六）其他处理 without its sub-rows, as the
     2019 trial format had it): its rows were not printed, so their keys stay null without
     value-blank, and the rules over them are skipped; one label-deviates says so."""
     found = {id(m.spec) for m in matches}
-    groups: dict[str, list[RowSpec]] = {}
-    for rs in specs:
-        if len(rs.path) >= 2:
-            groups.setdefault(rs.path[-2], []).append(rs)
-    for group, members in groups.items():
+    for group, members in _groups(specs).items():
         if any(id(rs) in found for rs in members):
             continue
         target = norm(group)
@@ -730,7 +749,7 @@ def _collapsed_groups(imp: Imported, rows: list[DocRow], specs: tuple[RowSpec, .
             if not labels:
                 continue
             j, cell = labels[-1]
-            if not any(f.kind == "number" for f in row.figures[j + 1:]):
+            if "number" not in row.kinds[j + 1:]:
                 continue
             for rs in members:
                 for col in rs.columns:
@@ -743,24 +762,36 @@ def _collapsed_groups(imp: Imported, rows: list[DocRow], specs: tuple[RowSpec, .
             break
 
 
+@functools.cache
+def _table_of(specs: tuple[RowSpec, ...]) -> dict[str, str]:
+    """The table of each key the official rows have."""
+    return {c.key: rs.table for rs in specs for c in rs.columns}
+
+
+@functools.cache
+def _table_keys(spec: Spec) -> list[str]:
+    """The numeric keys of the tables, in the spec's order."""
+    return [k for k, c in spec.cells.items() if c.numeric and c.table is not None]
+
+
 def _fill_missing(imp: Imported, specs: tuple[RowSpec, ...], tables_seen: set[str]) -> None:
     """Keys not found: a row missing from a table that was found is a blank (the report must
     print every row); a key of a table not found, or with no counterpart, stays null silently."""
-    spec = imp.spec
-    expected = {c.key for rs in specs for c in rs.columns}
-    where_table = {}
-    for rs in specs:
-        for c in rs.columns:
-            where_table[c.key] = rs.table
-    for key in spec.cells:
-        if key in imp.entries or not spec.cells[key].numeric or spec.cells[key].table is None:
+    table_of = _table_of(specs)
+    for key in _table_keys(imp.spec):
+        if key in imp.entries:
             continue
-        if key in expected and where_table[key] in tables_seen:
+        if key in table_of and table_of[key] in tables_seen:
             e = Entry(key, None, "表格中", "blank")
         else:
             e = Entry(key, None, None, "missing")
         imp.entries[key] = e
         imp.values[key] = None
+
+
+@functools.cache
+def _fee_keys(spec: Spec) -> list[str]:
+    return [k for k in spec.cells if k.startswith("processing_fee.")]
 
 
 def _narrative(imp: Imported, sections: dict[str, list[Paragraph]], preamble: list[Paragraph]) -> None:
@@ -787,8 +818,8 @@ def _narrative(imp: Imported, sections: dict[str, list[Paragraph]], preamble: li
             imp.entries[key] = Entry(key, None, where, "number", normalise(value))
             imp.values[key] = normalise(value)
             imp.locations[key] = where
-    for key in spec.cells:
-        if key.startswith("processing_fee.") and key not in imp.entries:
+    for key in _fee_keys(spec):
+        if key not in imp.entries:
             imp.entries[key] = Entry(key, None, None, "missing")  # not stated: null, no finding
             imp.values[key] = None
     pre = _flat_text(preamble)
