@@ -19,12 +19,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from xltool.findings import Finding, finding, shown
 from xltool.form.returns import Entry, normalise, parse_number
 from xltool.form.spec import Spec, Superseded, latest_spec
-from xltool.published.document import Cell, Document, Paragraph
+from xltool.published.document import Cell, Document, Paragraph, Table
 
 FUZZY = 0.8  # how close a printed label must come to an official one to be read as it
 SEP = "／"
@@ -163,7 +164,7 @@ def row_specs(spec: Spec, old: Superseded | None = None) -> tuple[RowSpec, ...]:
 
 # -- the document's rows --------------------------------------------------------------------------
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class DocRow:
     """A row of one of the document's tables, its cells read once."""
 
@@ -188,7 +189,7 @@ def _doc_row(table: int, index: int, cells: list[Cell], spec: Spec) -> DocRow:
     return DocRow(table, index, cells, unique, figures, [f.kind for f in figures], labels)
 
 
-@dataclass
+@dataclass(slots=True)
 class Match:
     spec: RowSpec
     row: DocRow
@@ -314,7 +315,7 @@ def _take(candidates: list[tuple[float, int, int, RowSpec, DocRow]], matches: di
     """The best candidate first: each official row and each document row matched once."""
     matches = dict(matches or {})
     used = set(used or ())
-    candidates.sort(key=lambda c: (-c[0], -c[1], -c[2]))
+    candidates.sort(key=itemgetter(0, 1, 2), reverse=True)  # stable: the first listed wins a tie
     for score, _, j, rs, row in candidates:
         if id(rs) in matches or id(row) in used:
             continue
@@ -370,19 +371,20 @@ def _read_transposed(imp: Imported, rows: list[DocRow], rs: RowSpec, taken: set[
 class Layout:
     """The document's tables as their figures are read from them."""
 
-    doc: Document
+    tables: list[Table]
     data_rows: set[tuple[int, int]]  # (table, row index) of the rows of figures
     # per row of figures, the rows above it that head its columns: the run of rows that are not
     # rows of figures nearest above it in its table
     headers: dict[tuple[int, int], list[list[Cell]]]
     widths: list[int]  # per table, its widest row
     # the header texts over a row's figures, shared by the rows under one header
-    texts: dict[tuple, list[str]] = field(default_factory=dict)
+    texts: dict[tuple, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _layout(doc: Document, data_rows: set[tuple[int, int]]) -> Layout:
+    tables = doc.tables
     headers: dict[tuple[int, int], list[list[Cell]]] = {}
-    for t, table in enumerate(doc.tables):
+    for t, table in enumerate(tables):
         header: list[list[Cell]] = []
         above: list[list[Cell]] = []  # the rows since the last row of figures
         for i, cells in enumerate(table.rows):
@@ -392,10 +394,11 @@ def _layout(doc: Document, data_rows: set[tuple[int, int]]) -> Layout:
             if above:
                 header, above = above, []
             headers[t, i] = header
-    return Layout(doc, data_rows, headers, [max(map(len, t.rows), default=0) for t in doc.tables])
+    return Layout(tables, data_rows, headers, [max(map(len, t.rows), default=0) for t in tables])
 
 
-def _column_texts(header: list[list[Cell]], positions: tuple[int, ...], width: int, spans_known: bool) -> list[str]:
+def _column_texts(header: list[list[Cell]], positions: tuple[int, ...], width: int,
+                  spans_known: bool) -> tuple[str, ...]:
     """Per figure position, the header text above it: on a grid, the distinct cells over that
     grid column top to bottom; in a text copy (no merges), the header rows aligned right."""
     out = []
@@ -412,7 +415,7 @@ def _column_texts(header: list[list[Cell]], positions: tuple[int, ...], width: i
                 seen.add(id(c))
                 parts.append(c.text)
         out.append(norm("".join(parts)))
-    return out
+    return tuple(out)
 
 
 def _column_score(text: str, col: Column) -> float:
@@ -425,10 +428,6 @@ def _column_score(text: str, col: Column) -> float:
     if len(col.leaf) >= 3 and similar(text[-len(col.leaf):], col.leaf) >= FUZZY:
         return 1.0
     return 0.0
-
-
-def _assign_columns(rs: RowSpec, texts: list[str]) -> tuple[list[int] | None, list[tuple[Column, str]]]:
-    return _assign(rs.columns, tuple(texts))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -573,8 +572,9 @@ def _report_end(paragraphs: list[Paragraph], start: int, spec: Spec) -> int:
     return end
 
 
-def _identity(doc: Document, preamble: list[Paragraph], spec: Spec) -> tuple[str, int | None]:
-    """The agency's name and the statistics year, from the report's title."""
+def _identity(doc: Document, preamble: list[Paragraph], preamble_text: str, spec: Spec) -> tuple[str, int | None]:
+    """The agency's name and the statistics year, from the report's title (`preamble_text`: the
+    preamble's `_flat_text`)."""
     title = spec.published.get("title")
     lines = [p.text.strip() for p in preamble[:6]] + [doc.title]
     if not title:
@@ -590,7 +590,7 @@ def _identity(doc: Document, preamble: list[Paragraph], spec: Spec) -> tuple[str
         if not name and 0 < i <= len(preamble[:6]) and len(lines[i - 1]) <= 40:
             name = "".join(lines[i - 1].split())
         return name[:60], int(m.group(1))
-    m = _YEAR_START.search(_flat_text(preamble))  # the first paragraph that says it
+    m = _YEAR_START.search(preamble_text)  # the first paragraph that says it
     return "", int(m.group(1)) if m else None
 
 
@@ -625,7 +625,9 @@ def interpret(doc: Document, spec: Spec | None = None) -> Imported:
     imp = Imported(doc, spec)
     sections, preamble, found_sections = _sections(doc, spec)
     imp.sections = found_sections
-    imp.agency_name, imp.year = _identity(doc, preamble or doc.paragraphs[:3], spec)
+    opening = preamble or doc.paragraphs[:3]
+    opening_text = _flat_text(opening)
+    imp.agency_name, imp.year = _identity(doc, opening, opening_text, spec)
     old = _superseded(doc, spec)
     imp.trial = old
     specs = row_specs(spec, old)
@@ -653,7 +655,7 @@ def interpret(doc: Document, spec: Spec | None = None) -> Imported:
     imp.tables_found = bool(tables_seen)
     _collapsed_groups(imp, rows, specs, matches)
     _fill_missing(imp, specs, tables_seen)
-    _narrative(imp, sections, preamble)
+    _narrative(imp, sections, preamble[0].where if preamble else None, opening_text if preamble else "")
     _readability(imp, tables_seen, found_sections)
     if old and imp.tables_found:
         absent = [k for k in spec.numeric_keys if k not in imp.locations and spec.cells[k].table]
@@ -676,14 +678,14 @@ def _read_row(imp: Imported, m: Match, layout: Layout) -> None:
                                                       f"“{rs.official}”不一致，已按“{rs.official}”读取。",
                                     location=label.where, key=rs.columns[0].key))
     positions = tuple(p for p, _ in figures)
-    table = layout.doc.tables[row.table]
+    table = layout.tables[row.table]
     header = layout.headers[row.table, row.index] or _continued_header(layout, row.table)
     width = layout.widths[row.table] if table.spans_known else len(row.cells)
     memo = (tuple(map(id, header)), positions, width, table.spans_known)
     texts = layout.texts.get(memo)
     if texts is None:
         texts = layout.texts[memo] = _column_texts(header, positions, width, table.spans_known)
-    assigned, near = _assign_columns(rs, texts)
+    assigned, near = _assign(rs.columns, texts)
     if assigned is None:
         if len(figures) > len(rs.columns) and not table.spans_known:
             figures = figures[-len(rs.columns):]  # a text copy: the figures end the row
@@ -702,7 +704,7 @@ def _continued_header(layout: Layout, table: int) -> list[list[Cell]]:
     """A table continued from the previous one (split over pages): the header of the previous
     table of the same width."""
     for t in range(table - 1, -1, -1):
-        prev = layout.doc.tables[t]
+        prev = layout.tables[t]
         if not prev.rows or layout.widths[t] != layout.widths[table]:
             return []
         for i in range(len(prev.rows)):
@@ -712,15 +714,14 @@ def _continued_header(layout: Layout, table: int) -> list[list[Cell]]:
 
 
 def _put(imp: Imported, key: str, cell: Cell, fig: Figure) -> None:
-    """A figure at its key, as printed in `cell` (`fig`: how it reads)."""
+    """A figure at its key, as printed in `cell` (`fig`: how it reads); a key keeps the first."""
     if key in imp.entries:
         return
     value = fig.value if fig.kind == "number" else None
     text = cell.text.strip()
-    where = cell.where
-    imp.entries[key] = Entry(key, None, where, fig.kind, value, text or None)
+    imp.entries[key] = Entry(key, None, cell.where, fig.kind, value, text or None)
     imp.values[key] = value
-    imp.locations[key] = where
+    imp.locations[key] = cell.where
     if fig.kind == "text":
         imp.raw[key] = text
 
@@ -794,7 +795,9 @@ def _fee_keys(spec: Spec) -> list[str]:
     return [k for k in spec.cells if k.startswith("processing_fee.")]
 
 
-def _narrative(imp: Imported, sections: dict[str, list[Paragraph]], preamble: list[Paragraph]) -> None:
+def _narrative(imp: Imported, sections: dict[str, list[Paragraph]], opening: str | None, preamble: str) -> None:
+    """The sections' texts, the figures section six states, and the contacts the preamble gives
+    (`opening`: where the preamble starts; `preamble`: its `_flat_text`)."""
     spec = imp.spec
     for section in spec.sections:
         key = section.get("narrative")
@@ -822,13 +825,11 @@ def _narrative(imp: Imported, sections: dict[str, list[Paragraph]], preamble: li
         if key not in imp.entries:
             imp.entries[key] = Entry(key, None, None, "missing")  # not stated: null, no finding
             imp.values[key] = None
-    pre = _flat_text(preamble)
     for key, pattern in spec.published.get("contact", {}).items():
-        m = re.search(pattern, pre)
+        m = re.search(pattern, preamble)
         text = m.group(1).strip() if m else ""
         imp.values[key] = text
-        imp.entries[key] = Entry(key, None, preamble[0].where if preamble and m else None, "text" if text else "blank",
-                                 text)
+        imp.entries[key] = Entry(key, None, opening if m else None, "text" if text else "blank", text)
     for key in spec.text_keys:
         if key not in imp.entries:
             imp.values[key] = ""
