@@ -239,6 +239,24 @@ def xml_text(text: str) -> str:
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 
+# What makes most Chinese text fail NFKC's quick check: full-width punctuation and digits, the
+# ideographic space, the ellipsis. NFKC turns each into plain ASCII (its compatibility
+# decomposition), so replacing them first leaves the text's NFKC unchanged (both decompose to the
+# same characters), and the full normalisation runs only on text that still needs it.
+_WIDE = tuple((c, unicodedata.normalize("NFKC", c)) for c in "，：；（）！？　％．／－～…０１２３４５６７８９")
+
+
+def nfkc(text: str) -> str:
+    """`unicodedata.normalize("NFKC", text)`, fast on Chinese prose: NFKC costs ~200 ns a
+    character even where it changes nothing, and one full-width comma is enough to need it."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    for wide, narrow in _WIDE:
+        if wide in text:
+            text = text.replace(wide, narrow)
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+
+
 def safe_filename(text: str, limit: int = 60) -> str:
     return _UNSAFE.sub("_", text).strip(" .")[:limit] or "_"
 

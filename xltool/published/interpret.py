@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -26,30 +25,13 @@ from xltool.findings import Finding, finding, shown
 from xltool.form.returns import Entry, normalise, parse_number
 from xltool.form.spec import Spec, Superseded, latest_spec
 from xltool.published.document import Cell, Document, Paragraph, Table
+from xltool.util import nfkc
 
 FUZZY = 0.8  # how close a printed label must come to an official one to be read as it
 SEP = "／"
 
 
 # -- normalising labels and figures ------------------------------------------------------------
-
-# What makes most Chinese text fail NFKC's quick check: full-width punctuation and digits, the
-# ideographic space, the ellipsis. NFKC turns each into plain ASCII (its compatibility
-# decomposition), so replacing them first leaves the text's NFKC unchanged, and the full
-# normalisation (~200 ns a character) runs only on text that still needs it.
-_WIDE = tuple((c, unicodedata.normalize("NFKC", c)) for c in "，：；（）！？　％．／－～…０１２３４５６７８９")
-
-
-def nfkc(text: str) -> str:
-    """`unicodedata.normalize("NFKC", text)`, without its slow path for text that only has
-    full-width punctuation or digits to normalise."""
-    if unicodedata.is_normalized("NFKC", text):
-        return text
-    for wide, narrow in _WIDE:
-        if wide in text:
-            text = text.replace(wide, narrow)
-    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
-
 
 _DROP = re.compile("[“”\"'‘’「」『』:：;；,，。/／]")
 _NUMBERED = re.compile(r"^(\d+)[、.．]")
