@@ -65,6 +65,8 @@ def test_the_shipped_spec_is_sound() -> None:
     ('version: "2021"', 'version: "2021a"', "版本“2021a”应是四位年份"),
     ("signatures: [填报人（签字）：, 审核人（签字）：, 单位负责人（签字）：, 单位盖章：]", "signatures: [填报人（签字）：]", "“signatures”应是签字盖章栏的四段文字"),
     ("basis: 国办公开办函〔2021〕30号\n", "", "缺少必需的项目“basis”"),
+    ("figures_section: other", "figures_section: active", "figures_section 应是一个有正文（narrative）的部分的 id"),
+    ("title: '(20\\d\\d)", "title: '((20\\d\\d)", "不是有效的正则表达式"),
 ])
 def test_each_kind_of_mistake_is_located_and_says_how_to_fix_it(old: str, new: str, says: str) -> None:
     text, line = mistake(old, new)

@@ -8,7 +8,7 @@ from typing import Any
 
 from xltool.findings import finding, fmt, where
 from xltool.form.formulas import RuleTerms
-from xltool.form.spec import Rule, Spec, Term
+from xltool.form.spec import Rule, Spec
 
 
 def effective_figures(ctx) -> dict[str, Any]:
@@ -23,9 +23,9 @@ def effective_figures(ctx) -> dict[str, Any]:
 
 
 @functools.cache
-def _rules(spec: Spec) -> tuple[tuple[Rule, tuple[Term, ...], RuleTerms], ...]:
-    """Each rule of the spec with its terms, left then right, and what evaluating it reads."""
-    return tuple((rule, rule.left + rule.right, RuleTerms.of(rule)) for rule in spec.rules)
+def _rules(spec: Spec) -> tuple[tuple[Rule, RuleTerms], ...]:
+    """Each rule of the spec with what evaluating it reads."""
+    return tuple((rule, RuleTerms.of(rule)) for rule in spec.rules)
 
 
 def _short_labels(spec, keys: list[str]) -> dict[str, str]:
@@ -51,7 +51,8 @@ def check(ctx):
     spec = ctx.spec
     shifted = bool(ctx.shifts)
     figures, last = effective_figures(ctx), ctx.previous or {}
-    for rule, terms, read in _rules(spec):
+    for rule, read in _rules(spec):
+        terms = read.terms
         if rule.uses_previous and ctx.previous is None:
             continue
         if shifted and (not all(ctx.trusted(t.key) for t in terms) or not ctx.trusted(rule.at)):

@@ -54,15 +54,10 @@ def _numeric_inputs(spec: Spec) -> tuple[tuple[str, bool], ...]:
     return tuple((k, spec.cells[k].type == "count") for k in spec.numeric_input_keys)
 
 
-@functools.cache
-def _text_input_keys(spec: Spec) -> tuple[str, ...]:
-    return tuple(k for k in spec.input_keys if not spec.cells[k].numeric)
-
-
 def _text_formulas(ctx):
     """Text inputs (narrative, contacts) holding a formula: its result is not used either."""
     spec = ctx.spec
-    for key in _text_input_keys(spec):
+    for key in spec.text_keys:  # every text key is an input: a total is a figure
         e = ctx.ret.entries[key]
         if e.kind == "formula" and ctx.trusted(key):
             yield _formula_finding(where(spec, key, e.sheet, e.ref), e, {"sheet": e.sheet, "cell": e.ref, "key": key})

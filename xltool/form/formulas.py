@@ -222,6 +222,7 @@ class RuleTerms:
     """What evaluating a rule reads: its terms' keys and signs, left then right. Worked out once
     per rule where many returns are checked (checks/rules.py)."""
 
+    terms: tuple[Term, ...]
     keys: tuple[str, ...]
     signs: tuple[int, ...]
     n_left: int  # how many of the terms are on the left
@@ -231,7 +232,7 @@ class RuleTerms:
     def of(cls, rule: Rule) -> RuleTerms:
         terms = (*rule.left, *rule.right)
         signs = tuple(t.sign for t in terms)
-        return cls(tuple(t.key for t in terms), signs, len(rule.left), signs.count(1) == len(signs))
+        return cls(terms, tuple(t.key for t in terms), signs, len(rule.left), signs.count(1) == len(signs))
 
     def sides(self, found: Sequence[Any]) -> tuple[Any, Any]:
         """The signed sums of the two sides, given each term's figure in left-then-right order."""

@@ -640,7 +640,7 @@ def interpret(doc: Document, spec: Spec | None = None) -> Imported:
     _narrative(imp, sections, preamble[0].where if preamble else None, opening_text if preamble else "")
     _readability(imp, tables_seen, found_sections)
     if old and imp.tables_found:
-        absent = [k for k in spec.numeric_keys if k not in imp.locations and spec.cells[k].table]
+        absent = [k for k in _table_keys(spec) if k not in imp.locations]
         imp.findings.append(finding(
             "form-trial-2019" if old.finding == "form-trial-2019" else old.finding or "form-trial-2019",
             f"这份报告使用的是{old.name}（{old.basis}），已按对应关系读入{spec.basis}格式；"
@@ -752,9 +752,9 @@ def _table_of(specs: tuple[RowSpec, ...]) -> dict[str, str]:
 
 
 @functools.cache
-def _table_keys(spec: Spec) -> list[str]:
+def _table_keys(spec: Spec) -> tuple[str, ...]:
     """The numeric keys of the tables, in the spec's order."""
-    return [k for k, c in spec.cells.items() if c.numeric and c.table is not None]
+    return tuple(k for k, c in spec.cells.items() if c.numeric and c.table is not None)
 
 
 def _fill_missing(imp: Imported, specs: tuple[RowSpec, ...], tables_seen: set[str]) -> None:
@@ -772,13 +772,9 @@ def _fill_missing(imp: Imported, specs: tuple[RowSpec, ...], tables_seen: set[st
         imp.values[key] = None
 
 
-@functools.cache
-def _fee_keys(spec: Spec) -> list[str]:
-    return [k for k in spec.cells if k.startswith("processing_fee.")]
-
-
 def _narrative(imp: Imported, sections: dict[str, list[Paragraph]], opening: str | None, preamble: str) -> None:
-    """The sections' texts, the figures section six states, and the contacts the preamble gives
+    """The sections' texts, the figures one of them states (section 六, the spec's
+    `figures_section`), and the contacts the preamble gives
     (`opening`: where the preamble starts; `preamble`: its `_flat_text`)."""
     spec = imp.spec
     for section in spec.sections:
@@ -792,21 +788,22 @@ def _narrative(imp: Imported, sections: dict[str, list[Paragraph]], opening: str
         imp.entries[key] = Entry(key, None, where, "text" if text else "blank", text)
         if where:
             imp.locations[key] = where
-    other = nfkc(imp.values.get("narrative.other", ""))
+    stating = next((s for s in spec.sections if s["id"] == spec.published.get("figures_section")), None)
+    stated = nfkc(imp.values.get(stating["narrative"], "")) if stating else ""
     for conf in spec.published.get("figures", ()):
         key = conf["key"]
         if key in imp.entries:
             continue
-        value = _figure_in(other, conf["pattern"]) if other else None
-        if value is not None:
-            where = imp.locations.get("narrative.other", "六、其他需要报告的事项")
+        value = _figure_in(stated, conf["pattern"]) if stated else None
+        if value is not None and stating:
+            where = imp.locations.get(stating["narrative"], stating["heading"])
             imp.entries[key] = Entry(key, None, where, "number", normalise(value))
             imp.values[key] = normalise(value)
             imp.locations[key] = where
-    for key in _fee_keys(spec):
-        if key not in imp.entries:
-            imp.entries[key] = Entry(key, None, None, "missing")  # not stated: null, no finding
-            imp.values[key] = None
+    for conf in spec.published.get("figures", ()):
+        if conf["key"] not in imp.entries:
+            imp.entries[conf["key"]] = Entry(conf["key"], None, None, "missing")  # not stated: null, no finding
+            imp.values[conf["key"]] = None
     for key, pattern in spec.published.get("contact", {}).items():
         m = re.search(pattern, preamble)
         text = m.group(1).strip() if m else ""
