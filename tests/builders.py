@@ -73,3 +73,17 @@ def in_order(text: str, parts: list[str]) -> bool:
             return False
         at = found + len(part)
     return True
+
+
+def said_once(message: str) -> bool:
+    """A finding's message says each thing once: no two sentences share a run of 12 characters
+    outside what they quote (the same advice said twice, once by the check and once by the
+    catalogue's fix; a quotation “…” may repeat what the document says), and no sentence ends
+    twice ("。，")."""
+    import re
+
+    own = re.sub(r"“[^”]*”", "“”", message)
+    sentences = [s for s in re.split(r"(?<=[。！？])", own) if s.strip()]
+    runs = [{s[i:i + 12] for i in range(len(s) - 11)} for s in sentences]
+    shared = any(runs[i] & runs[j] for i in range(len(runs)) for j in range(i + 1, len(runs)))
+    return not shared and "。，" not in message and "，。" not in message

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from builders import SPEC, consistent, make_return
+from builders import SPEC, consistent, make_return, said_once
 from support.limited import run_limited, snapshot
 from xltool.findings import CATALOGUE
 from xltool.form.formulas import constant_value
@@ -245,6 +245,7 @@ def test_each_poison_costs_its_own_file_a_finding(verified, code: str) -> None:
     found = next(f for f in result["findings"] if f["code"] == expected)
     assert found["severity"] == CATALOGUE[expected].severity
     assert len(found["message"]) < 600  # a 100,000-digit cell is quoted short
+    assert all(said_once(f["message"]) for f in result["findings"]), result["findings"]
     if expected.startswith("value-"):
         assert (found["sheet"], found["cell"], found["key"]) == (T2, "D7", KEY)
     if expected.startswith("file-"):

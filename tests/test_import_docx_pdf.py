@@ -21,7 +21,8 @@ import pytest
 from conftest import require
 from lxml import etree
 
-from builders import APPLICANTS, consistent, make_return
+from builders import APPLICANTS, consistent, make_return, said_once
+from xltool.findings import finding
 from xltool.form.returns import read_return
 from xltool.published import docx as docx_reader
 from xltool.published import pdf as pdf_reader
@@ -224,6 +225,7 @@ def test_hostile_docx_is_a_clear_error(data, code: str, says: str) -> None:
     with pytest.raises(DocumentError) as raised:
         read_bytes(data() if callable(data) else data, "年报.docx")
     assert raised.value.code == code and says in str(raised.value)
+    assert said_once(finding(code, raised.value.message).message)
 
 
 def test_an_xlsx_renamed_docx_says_it_is_a_workbook(tmp_path: Path) -> None:
@@ -231,7 +233,20 @@ def test_an_xlsx_renamed_docx_says_it_is_a_workbook(tmp_path: Path) -> None:
     renamed = path.rename(tmp_path / "年报.docx")
     with pytest.raises(DocumentError) as raised:
         read_document(renamed)
-    assert raised.value.code == "file-unreadable" and "Excel 工作簿" in str(raised.value)
+    assert raised.value.code == "file-unreadable" and "这是一个 Excel 工作簿（.xlsx）" in str(raised.value)
+
+
+def test_a_zip_named_pdf_says_what_it_is(tmp_path: Path) -> None:
+    """A workbook or a broken zip named .pdf: read as what it is (a zip), and the message says the
+    name and the content disagree before what the content is."""
+    workbook = make_return(tmp_path, consistent(1)).rename(tmp_path / "年报.pdf")
+    (tmp_path / "坏.pdf").write_bytes(b"PK\x03\x04" + b"\0" * 40)
+    for path, what in ((workbook, "这是一个 Excel 工作簿（.xlsx）"), (tmp_path / "坏.pdf", "损坏")):
+        with pytest.raises(DocumentError) as raised:
+            read_document(path)
+        message = str(raised.value)
+        assert raised.value.code == "file-unreadable" and message.startswith("文件名是 .pdf，但内容是 zip 压缩格式")
+        assert what in message and said_once(finding("file-unreadable", message).message)
 
 
 def ole(*streams: str) -> bytes:
@@ -287,7 +302,10 @@ def test_a_pdf_of_an_image_is_unreadable_not_empty() -> None:
     assert doc.kind == "pdf" and doc.images == 1 and not doc.tables
     assert doc.unreadable == pdf_reader.SCANNED
     imp = interpret(doc)
-    assert any(f.code == "tables-missing" for f in imp.findings)
+    [missing] = [f for f in imp.findings if f.code == "tables-missing"]
+    # what was found, then what to do, each said once, in one sentence each
+    assert missing.message == ("PDF 的页面是图片（扫描件或截图），没有可读的文字层，无法读取表格中的数字，未作任何推测。"
+                               "需要人工录入：请向报送单位索取 Excel 填报表，或对照原文手工填写。")
 
 
 def test_glyph_codes_without_text_are_unreadable() -> None:
@@ -356,6 +374,7 @@ def test_pdf_bombs_stop_at_their_budget(make, says: str) -> None:
     with pytest.raises(DocumentError) as raised:
         read_bytes(make(), "炸弹.pdf")
     assert raised.value.code == "file-too-large" and says in str(raised.value)
+    assert said_once(finding("file-too-large", raised.value.message).message)
 
 
 @pytest.mark.parametrize("data", [b"%PDF-1.4\n" + b"\x00garbage" * 100, b"%PDF-1.7\n1 0 obj << /Type /Catalog >>",

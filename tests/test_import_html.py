@@ -23,7 +23,8 @@ from typing import ClassVar
 
 import pytest
 
-from builders import SPEC, make_return
+from builders import SPEC, make_return, said_once
+from xltool.findings import finding
 from xltool.form.returns import read_return
 from xltool.published.document import MAX_CELLS, Cell, Document, DocumentError, Paragraph, Table
 from xltool.published.fetch import fetch, urls_from_file
@@ -332,7 +333,7 @@ def test_a_10_mb_page_of_inlined_pictures_reads_its_report(report) -> None:
 def test_hostile_pages_end_in_a_clear_message(body: str, code: str, says: str) -> None:
     with pytest.raises(DocumentError, match=says) as caught:
         read_html(page(body), "hostile.html")
-    assert caught.value.code == code
+    assert caught.value.code == code and said_once(finding(code, caught.value.message).message)
 
 
 def test_huge_spans_end_with_the_table() -> None:
@@ -473,9 +474,10 @@ def test_a_report_page_is_fetched_and_read(site: str, report) -> None:
 def test_refusals_and_bad_answers_are_findings_with_their_reason(site: str, path: str, code: str, says: str) -> None:
     with pytest.raises(DocumentError, match=says) as caught:
         fetch(site + path, timeout=10, max_bytes=2000)
-    assert caught.value.code == code
-    if code == "site-refused":
-        assert "另存为 .html 或 .mhtml" in caught.value.message
+    assert caught.value.code == code and said_once(finding(code, caught.value.message).message)
+    if code == "site-refused":  # the finding says what to do, once
+        said = finding(code, caught.value.message).message
+        assert said.count("另存为") == 1 and "“网页，单个文件”（.mhtml）" in said
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/a.html", "javascript:alert(1)", "http://",

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from builders import said_once
 from xltool.form.spec import latest_spec
 from xltool.published.importing import check, import_source
 
@@ -121,6 +122,7 @@ def test_the_report_imports_with_every_figure_as_printed(name: str) -> None:
 def test_every_broken_rule_is_found_where_the_page_prints_it(name: str) -> None:
     exp = expected(name)
     for finding in imported(name).findings:
+        assert said_once(finding.message), finding.message
         if finding.code in exp["errors"]:
             assert finding.key and finding.location, finding
             assert finding.sheet is None and finding.cell is None

@@ -105,7 +105,7 @@ CATALOGUE: dict[str, Code] = {
             "WPS：点“公式”→“重算工作簿”（或按 F9），然后保存。保存后重新报送。"),
     "file-wps-format": Code("warning", "WPS .et 文件",
                             "a WPS `.et` file: values read where possible, the clerk is asked to save as `.xlsx` in WPS",
-        fix="请在 WPS 中另存为 .xlsx 后报送。"),
+        fix="请在 WPS 中另存为 .xlsx（“文件”→“另存为”→“Excel 工作簿（*.xlsx）”）后再报送。"),
     "sender-mismatch": Code("error", "发来的是其他单位的报表",
                             "the workbook belongs to another roster agency than the sender's address",
         fix="请使用下发给本单位的填报表填写后重新报送；如确为代为报送，请与汇总单位联系确认。"),

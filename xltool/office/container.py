@@ -79,12 +79,12 @@ class Container:
 _RESEND = "请使用下发的报送表填写，在 Excel 或 WPS 中另存为 Excel 工作簿（.xlsx）后再报送。"
 _RESAVE = "请在 Excel 或 WPS 中打开后，另存为 Excel 工作簿（.xlsx）再报送。"
 _WPS = "这是 WPS 表格自己的格式（.et，或由 WPS 保存的旧版表格文件），不是下发的 .xlsx 报送表，"
-_WPS_SAVE = "请在 WPS 中另存为 .xlsx（“文件”→“另存为”→“Excel 工作簿（*.xlsx）”）后再报送。"
 
 
 def wps_format(readable: bool) -> str:
-    """The message of file-wps-format: a warning when the values were read, the only finding when not."""
-    return _WPS + ("已读取数值，但无法核对合计公式是否完整。" if readable else "其中的数字无法读取。") + _WPS_SAVE
+    """What file-wps-format found: a warning when the values were read, the only finding when
+    not. What to do (save as .xlsx in WPS) is the catalogue's fix, which the finding appends."""
+    return _WPS + ("已读取数值，但无法核对合计公式是否完整。" if readable else "其中的数字无法读取。")
 
 
 def _unreadable(what: str, todo: str = _RESEND) -> ContainerError:

@@ -65,7 +65,7 @@ class Document:
     blocks: list[Block] = field(default_factory=list)
     title: str = ""  # the page's or file's own title, where it has one
     published: date | None = None  # the publication date the page shows
-    unreadable: str | None = None  # why the text cannot be read (glyph codes, pages of images): tables-missing
+    unreadable: str | None = None  # why the text cannot be read (glyph codes, pages of images), a clause: tables-missing
     images: int = 0  # pictures in the body: a report whose tables are pictures has a few and no table text
     converted_from: str | None = None  # .doc / .wps read through LibreOffice
 

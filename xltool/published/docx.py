@@ -135,11 +135,11 @@ def _word_parts(data: bytes) -> tuple[bytes, bytes | None]:
 
 def _not_word(names: dict[str, zipfile.ZipInfo]) -> str:
     if any(n.startswith("xl/") for n in names):
-        what = "Excel 工作簿（.xlsx）"
+        what = " Excel 工作簿（.xlsx）"
     elif any(n.startswith("ppt/") for n in names):
-        what = "PowerPoint 演示文稿（.pptx）"
+        what = " PowerPoint 演示文稿（.pptx）"
     elif "mimetype" in names or "content.xml" in names:
-        what = "OpenDocument 文件（.odt 等）"
+        what = " OpenDocument 文件（.odt 等）"
     else:
         what = "压缩包或其他格式的文件"
     return f"这是一个{what}，不是 Word 文档（.docx），可能只是改了扩展名。请导入年度报告本身（.docx、.pdf 或网页）。"

@@ -42,7 +42,9 @@ def _user_agent() -> str:
 
 
 def _refused(what: str) -> DocumentError:
-    return DocumentError("site-refused", f"网站拒绝了程序访问（{what}）。{SAVE_FROM_BROWSER}")
+    """site-refused: what the site did; the way out (a page saved from a browser) is the
+    catalogue's fix, which the finding appends."""
+    return DocumentError("site-refused", f"网站拒绝了程序访问（{what}）。")
 
 
 def _ascii_url(url: str) -> str:

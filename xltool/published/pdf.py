@@ -45,10 +45,10 @@ SLOW_FILTER_INPUT = 8 << 20  # LZW and RunLength are decoded in Python: their in
 _MIB = 1 << 20
 ENCRYPTED = "这是加密的 PDF 文件（需要密码才能打开），无法读取。请解除密码后导入。"
 _REDO = "请确认文件能在 PDF 阅读器中正常打开；也可以导入同一份报告的网页或 Word 版本。"
-CID = "PDF 的文字层无法识别（字体没有文字编码，提取出的是 (cid:N) 字形代码），表格需要人工录入。"
-GARBLED = "PDF 的文字层无法识别（提取出的文字是乱码），表格需要人工录入。"
-SCANNED = "PDF 的页面是图片（扫描件或截图），没有可读的文字层，表格需要人工录入。"
-EMPTY = "PDF 中没有可读的文字，表格需要人工录入。"
+CID = "PDF 的文字层无法识别（字体没有文字编码，提取出的是 (cid:N) 字形代码）"
+GARBLED = "PDF 的文字层无法识别（提取出的文字是乱码）"
+SCANNED = "PDF 的页面是图片（扫描件或截图），没有可读的文字层"
+EMPTY = "PDF 中没有可读的文字"
 
 logging.getLogger("pdfminer").setLevel(logging.ERROR)  # its warnings about odd files are not ours to print
 logging.getLogger("pdfplumber").setLevel(logging.ERROR)

@@ -27,13 +27,21 @@ def read_bytes(data: bytes, name: str, content_type: str = "") -> Document:
     if data.startswith(b"%PDF") or b"%PDF-" in data[:1024]:
         return pdf.read_pdf(data, name)
     if data.startswith(b"PK\x03\x04"):
-        return docx.read_docx(data, name)
+        try:
+            return docx.read_docx(data, name)
+        except DocumentError as e:
+            if suffix in ("", ".docx", ".docm", ".doc", ".wps"):
+                raise
+            # named as another kind (a .pdf, a page): say so before what the Word reader found
+            raise DocumentError(e.code, f"文件名是 {suffix}，但内容是 zip 压缩格式（Word、Excel 文件都是这种格式）。"
+                                        + e.message) from None
     if data.startswith(OLE):
         return docx.read_legacy(data, name, suffix if suffix in (".doc", ".wps") else ".doc")
     if suffix in (".txt", ".md", ".markdown") and not head.lower().startswith((b"<!doctype", b"<html")):
         return text.read_text(data, name)
     if suffix in (".pdf", ".docx", ".doc", ".wps"):
-        raise DocumentError("file-unreadable", f"文件名是 {suffix}，但内容不是 {suffix} 文件（可能是改了扩展名的其他文件或文件已损坏）。")
+        raise DocumentError("file-unreadable", f"文件名是 {suffix}，但内容不是 {suffix} 文件（可能是改了扩展名的其他文件或文件已损坏）。"
+                                               "请导入年度报告本身（.docx、.pdf 或网页）。")
     if suffix in (".mhtml", ".mht") or head.lower().startswith(b"mime-version") or b"multipart/related" in data[:4096].lower():
         return html.read_mhtml(data, name)
     if suffix in (".html", ".htm", ".shtml") or "html" in content_type or head.startswith(b"<"):
