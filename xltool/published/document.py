@@ -18,6 +18,7 @@ from xltool.errors import InputError
 MAX_BYTES = 32 << 20
 MAX_CELLS = 20_000  # an annual report's tables have about 250 cells
 MAX_TEXT = 2_000_000  # characters of text kept from one document
+IMPORT_THE_REPORT = "请导入年度报告本身（.docx、.pdf 或网页）。"  # what to do with a file that is not a report
 
 
 class DocumentError(InputError):

@@ -30,6 +30,7 @@ from lxml import etree
 
 from xltool.office import container as oc
 from xltool.published.document import (
+    IMPORT_THE_REPORT,
     MAX_BYTES,
     MAX_CELLS,
     MAX_TEXT,
@@ -135,14 +136,14 @@ def _word_parts(data: bytes) -> tuple[bytes, bytes | None]:
 
 def _not_word(names: dict[str, zipfile.ZipInfo]) -> str:
     if any(n.startswith("xl/") for n in names):
-        what = " Excel 工作簿（.xlsx）"
+        what = "一个 Excel 工作簿（.xlsx）"
     elif any(n.startswith("ppt/") for n in names):
-        what = " PowerPoint 演示文稿（.pptx）"
+        what = "一个 PowerPoint 演示文稿（.pptx）"
     elif "mimetype" in names or "content.xml" in names:
-        what = " OpenDocument 文件（.odt 等）"
+        what = "一个 OpenDocument 文件（.odt 等）"
     else:
-        what = "压缩包或其他格式的文件"
-    return f"这是一个{what}，不是 Word 文档（.docx），可能只是改了扩展名。请导入年度报告本身（.docx、.pdf 或网页）。"
+        what = "一个压缩包或其他格式的文件"
+    return f"这是{what}，不是 Word 文档（.docx），可能只是改了扩展名。{IMPORT_THE_REPORT}"
 
 
 # --- the document ---------------------------------------------------------------------------

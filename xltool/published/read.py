@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from xltool.form.returns import read_capped
-from xltool.published.document import MAX_BYTES, Document, DocumentError
+from xltool.published.document import IMPORT_THE_REPORT, MAX_BYTES, Document, DocumentError
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -41,7 +41,7 @@ def read_bytes(data: bytes, name: str, content_type: str = "") -> Document:
         return text.read_text(data, name)
     if suffix in (".pdf", ".docx", ".doc", ".wps"):
         raise DocumentError("file-unreadable", f"文件名是 {suffix}，但内容不是 {suffix} 文件（可能是改了扩展名的其他文件或文件已损坏）。"
-                                               "请导入年度报告本身（.docx、.pdf 或网页）。")
+                                               + IMPORT_THE_REPORT)
     if suffix in (".mhtml", ".mht") or head.lower().startswith(b"mime-version") or b"multipart/related" in data[:4096].lower():
         return html.read_mhtml(data, name)
     if suffix in (".html", ".htm", ".shtml") or "html" in content_type or head.startswith(b"<"):
