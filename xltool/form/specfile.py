@@ -462,10 +462,11 @@ class _Checker:
             if isinstance(item, dict):
                 patterns.append((pub.line_of("figures"), str(item.get("pattern", "")).replace("N", "0")))
                 yield from self._key(pub.line_of("figures"), item.get("key"), "published 的 figures ")
-        if pub.get("figures") and not any(isinstance(s, dict) and s.get("id") == pub.get("figures_section")
-                                          and s.get("narrative") for s in self._list("sections")):
-            yield pub.line_of("figures_section" if "figures_section" in pub else "figures"), ("published 的 figures_section 应是一个有正文（narrative）的部分的 id，"
-                                           "figures 中的数字从该部分的正文中读取。")
+        section = pub.get("figures_section")
+        if pub.get("figures") and not any(isinstance(s, dict) and s.get("id") == section and s.get("narrative")
+                                          for s in self._list("sections")):
+            yield (pub.line_of("figures_section" if "figures_section" in pub else "figures"),
+                   "published 的 figures_section 应是一个有正文（narrative）的部分的 id，figures 中的数字从该部分的正文中读取。")
         for key, pattern in (pub.get("contact") or {}).items():
             patterns.append((pub.line_of("contact"), pattern))
             yield from self._key(pub.line_of("contact"), key, "published 的 contact ")

@@ -57,7 +57,6 @@ CJK_SPACE = re.compile(f"(?<=[{CJK}]) (?=[{CJK}])")
 TEXT = etree.XPath("string()")
 ELEMENTS = etree.XPath("count(descendant-or-self::*)")  # compiled once: an XPath call costs little then
 IMAGES = etree.XPath("count(descendant::img)")
-NON_SPACE = re.compile(r"\s+")
 
 # Meta tags that carry the publication date: the government web site guideline's PubDate, and
 # what common CMSs and news sites write.
@@ -448,7 +447,7 @@ def _document(data: bytes, file: str, page: str | bytes, frames: Mapping[str, st
     if _count(ELEMENTS, body) > MAX_ELEMENTS:
         raise DocumentError("file-too-large", f"网页元素过多（超过 {MAX_ELEMENTS} 个），不像是一份年度报告。")
     text = _string(body)
-    if len(text) > MAX_TEXT and len(NON_SPACE.sub("", text)) > MAX_TEXT:
+    if len(text) > MAX_TEXT and len(SPACE.sub("", text)) > MAX_TEXT:
         raise DocumentError("file-too-large", f"网页文字过多（超过 {MAX_TEXT // 10000} 万字），不像是一份年度报告。")
     images = _count(IMAGES, body)  # before the reader empties the data tables
     reader = _Reader()
